@@ -1,0 +1,75 @@
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance, FastifyPluginAsync, FastifyServerOptions } from 'fastify'
+import AutoLoad from '@fastify/autoload'
+import type { AppConfig } from './lib/config.js'
+import { loggerOptions } from './lib/logger.js'
+import type { SecretPrinter } from './lib/bootstrap.js'
+import { isUnavailable } from './lib/storage/errors.js'
+
+const here = dirname(fileURLToPath(import.meta.url))
+
+export interface AppOptions {
+  /** The environment to configure from; `process.env` (plus `.env`) when absent. */
+  env?: Record<string, string | undefined>
+  /** Where generated bootstrap secrets are printed; stderr when absent. */
+  printSecret?: SecretPrinter
+  /** The folder tool modules are loaded from; `tools/` beside this file when absent. */
+  toolsDir?: string
+}
+
+/** Fastify's own options for this service; server.ts and the tests both start from these. */
+export function serverOptions (config: AppConfig): FastifyServerOptions {
+  return {
+    logger: loggerOptions(config.LOG_LEVEL),
+    bodyLimit: config.BODY_LIMIT,
+    requestTimeout: config.REQUEST_TIMEOUT,
+    connectionTimeout: config.REQUEST_TIMEOUT,
+    trustProxy: config.TRUST_PROXY,
+    // Request ids come from the server, never from the caller.
+    requestIdHeader: false,
+    genReqId: () => randomUUID(),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: true },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } }
+  }
+}
+
+/** The whole service as one plugin: plugins/ (autoloaded), then routes/ (autoloaded). */
+const app: FastifyPluginAsync<AppOptions> = async function app (fastify: FastifyInstance, opts) {
+  await fastify.register(AutoLoad, {
+    dir: join(here, 'plugins'),
+    options: { ...opts },
+    ignorePattern: /(^|\/)(.*\.d\.ts|.*\.test\.[jt]s)$/
+  })
+
+  fastify.setErrorHandler(function (err: Error & { statusCode?: number, code?: string }, request, reply) {
+    if (isUnavailable(err)) {
+      request.log.error({ err }, 'database unavailable')
+      return reply.code(503).send({ statusCode: 503, error: 'Service Unavailable', message: 'the database is unavailable' })
+    }
+    const statusCode = err.statusCode !== undefined && err.statusCode >= 400 ? err.statusCode : 500
+    if (statusCode >= 500) {
+      request.log.error({ err }, 'request failed')
+      return reply.code(statusCode).send({ statusCode, error: 'Internal Server Error', message: 'internal error' })
+    }
+    request.log.info({ err: { message: err.message, code: err.code } }, 'request refused')
+    return reply.code(statusCode).send({ statusCode, error: err.code ?? 'Bad Request', message: err.message })
+  })
+
+  fastify.setNotFoundHandler(function (request, reply) {
+    return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route for ${request.method} ${request.url.split('?')[0]}` })
+  })
+
+  await fastify.register(AutoLoad, {
+    dir: join(here, 'routes'),
+    options: { ...opts },
+    autoHooks: true,
+    cascadeHooks: true,
+    ignorePattern: /(^|\/)(.*\.d\.ts|.*\.test\.[jt]s)$/
+  })
+}
+
+export default app

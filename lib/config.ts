@@ -1,0 +1,98 @@
+import envSchema from 'env-schema'
+import { Type, type Static } from '@sinclair/typebox'
+
+/**
+ * Every setting the service reads, with its default. `.env.example` mirrors this list; a value
+ * that fails the schema stops start-up with a message naming the setting.
+ */
+export const EnvSchema = Type.Object({
+  PORT: Type.Integer({ default: 8000, minimum: 0, maximum: 65535 }),
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
+  PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://[^/?#]+/?$' })),
+  TRUST_PROXY: Type.Boolean({ default: false }),
+  DATABASE_URL: Type.String({ default: 'sqlite:./data/iam.db', pattern: '^(sqlite:.+|postgres(ql)?://.+)$' }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://.+' })),
+  ALLOWED_ORIGINS: Type.String({ default: '' }),
+  ALLOWED_HOSTS: Type.String({ default: '' }),
+  BODY_LIMIT: Type.Integer({ default: 1048576, minimum: 1024 }),
+  COOKIE_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  KEY_ENCRYPTION_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  ACCESS_TOKEN_TTL: Type.Integer({ default: 3600, minimum: 60 }),
+  REFRESH_TOKEN_TTL: Type.Integer({ default: 2592000, minimum: 60 }),
+  AUTHORIZATION_CODE_TTL: Type.Integer({ default: 60, minimum: 10, maximum: 600 }),
+  SESSION_TTL: Type.Integer({ default: 86400, minimum: 60 }),
+  REQUEST_TIMEOUT: Type.Integer({ default: 30000, minimum: 100 }),
+  SHUTDOWN_TIMEOUT: Type.Integer({ default: 10000, minimum: 100 }),
+  LOG_LEVEL: Type.Union([
+    Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'),
+    Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')
+  ], { default: 'info' }),
+  REGISTRATION: Type.Union([Type.Literal('open'), Type.Literal('token'), Type.Literal('closed')], { default: 'open' }),
+  REGISTRATION_ORGANIZATION: Type.String({ default: 'built-in', minLength: 1 }),
+  REGISTRATION_INITIAL_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
+  RATE_LIMIT_MAX: Type.Integer({ default: 300, minimum: 1 }),
+  RATE_LIMIT_WINDOW: Type.Integer({ default: 60000, minimum: 1000 }),
+  LOGIN_MAX_FAILURES: Type.Integer({ default: 5, minimum: 1 }),
+  LOGIN_LOCKOUT_SECONDS: Type.Integer({ default: 900, minimum: 1 }),
+  REVOCATION_POLL_INTERVAL: Type.Integer({ default: 250, minimum: 20, maximum: 900 }),
+  IAM_BOOTSTRAP_ADMIN_USERNAME: Type.String({ default: 'admin', minLength: 1 }),
+  IAM_BOOTSTRAP_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8 })),
+  IAM_BOOTSTRAP_CLIENT_ID: Type.Optional(Type.String({ minLength: 8, pattern: '^[A-Za-z0-9._~-]+$' })),
+  IAM_BOOTSTRAP_CLIENT_SECRET: Type.Optional(Type.String({ minLength: 16 }))
+})
+export type Env = Static<typeof EnvSchema>
+
+export interface AppConfig extends Env {
+  /** `PUBLIC_URL` without a trailing slash, when set. */
+  publicUrl: string | undefined
+  allowedOrigins: string[]
+  allowedHosts: string[]
+  database: { engine: 'sqlite', path: string } | { engine: 'postgres', url: string }
+}
+
+export class ConfigError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+function list (value: string): string[] {
+  return value.split(',').map(s => s.trim()).filter(Boolean)
+}
+
+/**
+ * Reads and validates the configuration from `data` (the environment, plus a `.env` file when
+ * `dotenv` is set). Throws a ConfigError that names the first bad setting.
+ */
+export function readConfig (data: Record<string, string | undefined> = process.env, dotenv = false): AppConfig {
+  let env: Env
+  try {
+    env = envSchema<Env>({ schema: EnvSchema, data, dotenv })
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: ${(err as Error).message}`)
+  }
+  return deriveConfig(env)
+}
+
+/** Checks what the schema cannot say and adds the parsed forms of list and URL settings. */
+export function deriveConfig (env: Env): AppConfig {
+  for (const origin of list(env.ALLOWED_ORIGINS)) {
+    if (!/^https?:\/\/[^/?#]+$/.test(origin)) {
+      throw new ConfigError(`invalid configuration: ALLOWED_ORIGINS entry "${origin}" must be an origin like https://example.com`)
+    }
+  }
+  if (env.REGISTRATION === 'token' && env.REGISTRATION_INITIAL_TOKEN === undefined) {
+    throw new ConfigError('invalid configuration: REGISTRATION_INITIAL_TOKEN is required when REGISTRATION=token')
+  }
+  const database: AppConfig['database'] = env.DATABASE_URL.startsWith('sqlite:')
+    ? { engine: 'sqlite', path: env.DATABASE_URL.slice('sqlite:'.length) }
+    : { engine: 'postgres', url: env.DATABASE_URL }
+  return {
+    ...env,
+    publicUrl: env.PUBLIC_URL?.replace(/\/$/, ''),
+    allowedOrigins: list(env.ALLOWED_ORIGINS).map(o => o.toLowerCase()),
+    allowedHosts: list(env.ALLOWED_HOSTS).map(h => h.toLowerCase()),
+    database
+  }
+}

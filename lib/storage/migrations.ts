@@ -1,0 +1,200 @@
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely'
+
+/**
+ * Versioned schema changes, in order. A migration is never edited once released: add a new
+ * one. Names sort lexically, so keep the numeric prefix.
+ */
+const migrations: Record<string, Migration> = {
+  '0001_initial': {
+    async up (db: Kysely<any>) {
+      const ts = 'bigint'
+      await db.schema.createTable('organizations')
+        .addColumn('id', 'text', c => c.primaryKey())
+        .addColumn('owner', 'text', c => c.notNull())
+        .addColumn('name', 'text', c => c.notNull().unique())
+        .addColumn('display_name', 'text', c => c.notNull())
+        .addColumn('website_url', 'text', c => c.notNull().defaultTo(''))
+        .addColumn('created_at', ts, c => c.notNull())
+        .addColumn('updated_at', ts, c => c.notNull())
+        .execute()
+
+      await db.schema.createTable('users')
+        .addColumn('id', 'text', c => c.primaryKey())
+        .addColumn('owner', 'text', c => c.notNull().references('organizations.name'))
+        .addColumn('name', 'text', c => c.notNull())
+        .addColumn('name_key', 'text', c => c.notNull())
+        .addColumn('display_name', 'text', c => c.notNull())
+        .addColumn('email', 'text', c => c.notNull())
+        .addColumn('phone', 'text', c => c.notNull())
+        .addColumn('password_hash', 'text')
+        .addColumn('is_admin', 'integer', c => c.notNull())
+        .addColumn('is_forbidden', 'integer', c => c.notNull())
+        .addColumn('created_at', ts, c => c.notNull())
+        .addColumn('updated_at', ts, c => c.notNull())
+        .addUniqueConstraint('users_owner_name_key', ['owner', 'name_key'])
+        .execute()
+
+      await db.schema.createTable('applications')
+        .addColumn('id', 'text', c => c.primaryKey())
+        .addColumn('owner', 'text', c => c.notNull().references('organizations.name'))
+        .addColumn('name', 'text', c => c.notNull().unique())
+        .addColumn('display_name', 'text', c => c.notNull())
+        .addColumn('client_id', 'text', c => c.notNull().unique())
+        .addColumn('client_secret_digest', 'text')
+        .addColumn('token_endpoint_auth_method', 'text', c => c.notNull())
+        .addColumn('redirect_uris', 'text', c => c.notNull())
+        .addColumn('grant_types', 'text', c => c.notNull())
+        .addColumn('scopes', 'text', c => c.notNull())
+        .addColumn('is_disabled', 'integer', c => c.notNull())
+        .addColumn('is_dynamic', 'integer', c => c.notNull())
+        .addColumn('registration_token_digest', 'text')
+        .addColumn('created_at', ts, c => c.notNull())
+        .addColumn('updated_at', ts, c => c.notNull())
+        .execute()
+
+      await db.schema.createTable('roles')
+        .addColumn('id', 'text', c => c.primaryKey())
+        .addColumn('owner', 'text', c => c.notNull().references('organizations.name'))
+        .addColumn('name', 'text', c => c.notNull())
+        .addColumn('display_name', 'text', c => c.notNull())
+        .addColumn('description', 'text', c => c.notNull())
+        .addColumn('created_at', ts, c => c.notNull())
+        .addColumn('updated_at', ts, c => c.notNull())
+        .execute()
+
+      await db.schema.createTable('user_roles')
+        .addColumn('user_id', 'text', c => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('role_id', 'text', c => c.notNull().references('roles.id').onDelete('cascade'))
+        .addColumn('created_at', ts, c => c.notNull())
+        .addPrimaryKeyConstraint('user_roles_pk', ['user_id', 'role_id'])
+        .execute()
+
+      await db.schema.createTable('permissions')
+        .addColumn('id', 'text', c => c.primaryKey())
+        .addColumn('owner', 'text', c => c.notNull().references('organizations.name'))
+        .addColumn('name', 'text', c => c.notNull())
+        .addColumn('display_name', 'text', c => c.notNull())
+        .addColumn('description', 'text', c => c.notNull())
+        .addColumn('roles', 'text', c => c.notNull())
+        .addColumn('resources', 'text', c => c.notNull())
+        .addColumn('actions', 'text', c => c.notNull())
+        .addColumn('effect', 'text', c => c.notNull())
+        .addColumn('created_at', ts, c => c.notNull())
+        .addColumn('updated_at', ts, c => c.notNull())
+        .execute()
+
+      await db.schema.createTable('tokens')
+        .addColumn('id', 'text', c => c.primaryKey())
+        .addColumn('kind', 'text', c => c.notNull())
+        .addColumn('subject', 'text', c => c.notNull())
+        .addColumn('subject_kind', 'text', c => c.notNull())
+        .addColumn('client_id', 'text', c => c.notNull())
+        .addColumn('scope', 'text', c => c.notNull())
+        .addColumn('audience', 'text', c => c.notNull())
+        .addColumn('family_id', 'text')
+        .addColumn('session_id', 'text')
+        .addColumn('code_id', 'text')
+        .addColumn('expires_at', ts, c => c.notNull())
+        .addColumn('created_at', ts, c => c.notNull())
+        .addColumn('revoked_at', ts)
+        .addColumn('used_at', ts)
+        .execute()
+      await db.schema.createIndex('tokens_subject').on('tokens').column('subject').execute()
+      await db.schema.createIndex('tokens_family').on('tokens').column('family_id').execute()
+      await db.schema.createIndex('tokens_code').on('tokens').column('code_id').execute()
+      await db.schema.createIndex('tokens_revoked').on('tokens').columns(['revoked_at', 'expires_at']).execute()
+
+      await db.schema.createTable('sessions')
+        .addColumn('id', 'text', c => c.primaryKey())
+        .addColumn('user_id', 'text', c => c.notNull())
+        .addColumn('user_agent', 'text', c => c.notNull())
+        .addColumn('ip', 'text', c => c.notNull())
+        .addColumn('created_at', ts, c => c.notNull())
+        .addColumn('expires_at', ts, c => c.notNull())
+        .addColumn('ended_at', ts)
+        .execute()
+      await db.schema.createIndex('sessions_user').on('sessions').column('user_id').execute()
+
+      await db.schema.createTable('signing_keys')
+        .addColumn('kid', 'text', c => c.primaryKey())
+        .addColumn('algorithm', 'text', c => c.notNull())
+        .addColumn('public_pem', 'text', c => c.notNull())
+        .addColumn('public_jwk', 'text', c => c.notNull())
+        .addColumn('private_pem', 'text', c => c.notNull())
+        .addColumn('created_at', ts, c => c.notNull())
+        .addColumn('retired_at', ts)
+        .execute()
+
+      await db.schema.createTable('audit_events')
+        .addColumn('id', 'text', c => c.primaryKey())
+        .addColumn('at', ts, c => c.notNull())
+        .addColumn('principal', 'text', c => c.notNull())
+        .addColumn('principal_kind', 'text', c => c.notNull())
+        .addColumn('organization', 'text', c => c.notNull())
+        .addColumn('client_id', 'text', c => c.notNull())
+        .addColumn('tool', 'text', c => c.notNull())
+        .addColumn('outcome', 'text', c => c.notNull())
+        .addColumn('duration_ms', 'real', c => c.notNull())
+        .addColumn('arguments', 'text', c => c.notNull())
+        .addColumn('error', 'text', c => c.notNull())
+        .execute()
+      await db.schema.createIndex('audit_events_at').on('audit_events').columns(['at', 'id']).execute()
+
+      await db.schema.createTable('authorization_codes')
+        .addColumn('id', 'text', c => c.primaryKey())
+        .addColumn('client_id', 'text', c => c.notNull())
+        .addColumn('user_id', 'text', c => c.notNull())
+        .addColumn('session_id', 'text')
+        .addColumn('redirect_uri', 'text', c => c.notNull())
+        .addColumn('scope', 'text', c => c.notNull())
+        .addColumn('resource', 'text', c => c.notNull())
+        .addColumn('code_challenge', 'text', c => c.notNull())
+        .addColumn('nonce', 'text')
+        .addColumn('expires_at', ts, c => c.notNull())
+        .addColumn('created_at', ts, c => c.notNull())
+        .addColumn('used_at', ts)
+        .execute()
+
+      await db.schema.createTable('consents')
+        .addColumn('user_id', 'text', c => c.notNull())
+        .addColumn('client_id', 'text', c => c.notNull())
+        .addColumn('scope', 'text', c => c.notNull())
+        .addColumn('created_at', ts, c => c.notNull())
+        .addPrimaryKeyConstraint('consents_pk', ['user_id', 'client_id'])
+        .execute()
+
+      await db.schema.createTable('settings')
+        .addColumn('key', 'text', c => c.primaryKey())
+        .addColumn('value', 'text', c => c.notNull())
+        .execute()
+
+      await db.schema.createTable('changes')
+        .addColumn('id', 'text', c => c.primaryKey())
+        .addColumn('at', ts, c => c.notNull())
+        .addColumn('kind', 'text', c => c.notNull())
+        .addColumn('ref', 'text', c => c.notNull())
+        .execute()
+      await db.schema.createIndex('changes_at').on('changes').column('at').execute()
+
+      await db.schema.createTable('login_failures')
+        .addColumn('key', 'text', c => c.primaryKey())
+        .addColumn('failures', 'integer', c => c.notNull())
+        .addColumn('first_at', ts, c => c.notNull())
+        .addColumn('locked_until', ts, c => c.notNull())
+        .execute()
+    },
+    async down (db: Kysely<any>) {
+      for (const table of ['login_failures', 'changes', 'settings', 'consents', 'authorization_codes',
+        'audit_events', 'signing_keys', 'sessions', 'tokens', 'permissions', 'user_roles', 'roles',
+        'applications', 'users', 'organizations']) {
+        await sql`drop table if exists ${sql.table(table)}`.execute(db)
+      }
+    }
+  }
+}
+
+export const migrationProvider: MigrationProvider = {
+  async getMigrations () {
+    return migrations
+  }
+}

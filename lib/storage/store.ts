@@ -1,0 +1,913 @@
+import { EventEmitter } from 'node:events'
+import { randomUUID } from 'node:crypto'
+import { sql, type Transaction } from 'kysely'
+import type { DB, Engine } from './db.js'
+import type { Database, UserRow, ApplicationRow, OrganizationRow, RoleRow, PermissionRow, TokenRow, SessionRow, SigningKeyRow, AuditEventRow, AuthorizationCodeRow } from './schema.js'
+import type { Organization, User, Application, Role, Permission, TokenRecord, Session, SigningKey, AuditEvent, AuthorizationCode } from './models.js'
+import { iso } from './models.js'
+import { StoreError, translate } from './errors.js'
+import { decodeCursor, escapeLike, pageLimit, toPage, type Page, type PageRequest } from './paging.js'
+import { hashPassword, randomToken, secretDigest, verifyPassword, DUMMY_PASSWORD_HASH, safeEqual } from '../crypto.js'
+
+/** NFKC + case folding: `Admin` and a full-width `ａｄｍｉｎ` are the same user name. */
+export function nameKey (name: string): string {
+  return name.normalize('NFKC').toLowerCase().normalize('NFKC')
+}
+
+const json = (value: unknown): string => JSON.stringify(value)
+const parseList = (text: string): string[] => JSON.parse(text) as string[]
+const bool = (value: boolean | undefined, fallback: boolean): number => (value ?? fallback) ? 1 : 0
+
+export type ChangeKind = 'token.revoked' | 'user.changed' | 'application.changed' | 'session.ended' | 'key.rotated'
+
+export interface Change {
+  id: string
+  at: number
+  kind: ChangeKind
+  ref: string
+}
+
+/** Queries over one connection or transaction. */
+type Q = DB | Transaction<Database>
+
+async function guard<T> (what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (err) {
+    translate(err, what)
+  }
+}
+
+function notFound (what: string, id: string): StoreError {
+  return new StoreError('not_found', `${what} ${JSON.stringify(id)} not found`)
+}
+
+function listQuery<T extends keyof Database> (db: Q, table: T, req: ListRequest, searchable: string[]) {
+  const after = decodeCursor(req.cursor)
+  let query = (db as DB).selectFrom(table as any).selectAll()
+  if (req.owner !== undefined) query = query.where('owner', '=', req.owner)
+  if (after !== undefined) query = query.where('id', '>', after)
+  if (req.filter !== undefined && req.filter !== '') {
+    const pattern = `%${escapeLike(req.filter.toLowerCase())}%`
+    query = query.where(eb => eb.or(searchable.map(col => eb(sql`lower(${sql.ref(col)})`, 'like', sql`${pattern} escape '\\'`))))
+  }
+  return query.orderBy('id').limit(pageLimit(req.limit) + 1)
+}
+
+export interface ListRequest extends PageRequest {
+  owner?: string
+  filter?: string
+}
+
+/* ------------------------------------------------------------------ organizations */
+
+function toOrganization (r: OrganizationRow): Organization {
+  return { id: r.id, owner: r.owner, name: r.name, displayName: r.display_name, websiteUrl: r.website_url, createdTime: iso(r.created_at), updatedTime: iso(r.updated_at) }
+}
+
+export interface OrganizationInput { name: string, displayName?: string, websiteUrl?: string }
+
+export class OrganizationRepository {
+  constructor (private readonly store: Store) {}
+
+  async list (req: ListRequest = {}): Promise<Page<Organization>> {
+    const limit = pageLimit(req.limit)
+    const rows = await guard('organization', () => listQuery(this.store.db, 'organizations', { ...req, owner: undefined }, ['name', 'display_name']).execute()) as OrganizationRow[]
+    return toPage(rows, limit, r => r.id, toOrganization)
+  }
+
+  /** By `admin/<name>` or by bare name. */
+  async get (idOrName: string): Promise<Organization> {
+    const name = idOrName.startsWith('admin/') ? idOrName.slice(6) : idOrName
+    const row = await guard('organization', () => this.store.db.selectFrom('organizations').selectAll().where('name', '=', name).executeTakeFirst())
+    if (row === undefined) throw notFound('organization', idOrName)
+    return toOrganization(row)
+  }
+
+  async create (input: OrganizationInput): Promise<Organization> {
+    const now = Date.now()
+    const row: OrganizationRow = {
+      id: `admin/${input.name}`, owner: 'admin', name: input.name, display_name: input.displayName ?? input.name,
+      website_url: input.websiteUrl ?? '', created_at: now, updated_at: now
+    }
+    await guard(`organization "${input.name}"`, () => this.store.db.insertInto('organizations').values(row).execute())
+    return toOrganization(row)
+  }
+
+  async update (id: string, patch: Partial<Omit<OrganizationInput, 'name'>>): Promise<Organization> {
+    const current = await this.get(id)
+    const values: Partial<OrganizationRow> = { updated_at: Date.now() }
+    if (patch.displayName !== undefined) values.display_name = patch.displayName
+    if (patch.websiteUrl !== undefined) values.website_url = patch.websiteUrl
+    await guard('organization', () => this.store.db.updateTable('organizations').set(values).where('id', '=', current.id).execute())
+    return this.get(current.id)
+  }
+
+  async countMembers (name: string): Promise<{ users: number, applications: number }> {
+    const [users, applications] = await guard('organization', () => Promise.all([
+      this.store.db.selectFrom('users').select(eb => eb.fn.countAll<number>().as('n')).where('owner', '=', name).executeTakeFirstOrThrow(),
+      this.store.db.selectFrom('applications').select(eb => eb.fn.countAll<number>().as('n')).where('owner', '=', name).executeTakeFirstOrThrow()
+    ]))
+    return { users: Number(users.n), applications: Number(applications.n) }
+  }
+
+  /**
+   * Deletes an organization; one that still has users or applications needs `cascade`, which
+   * removes them (and their roles, permissions, sessions and tokens) in one transaction.
+   */
+  async delete (id: string, cascade = false): Promise<Organization> {
+    const org = await this.get(id)
+    const members = await this.countMembers(org.name)
+    if (!cascade && (members.users > 0 || members.applications > 0)) {
+      throw new StoreError('conflict', `organization "${org.name}" still has ${members.users} users and ${members.applications} applications; pass cascade: true to delete them too`)
+    }
+    const changed: Array<[ChangeKind, string]> = []
+    await this.store.transaction(async (trx) => {
+      const users = await trx.selectFrom('users').select('id').where('owner', '=', org.name).execute()
+      const apps = await trx.selectFrom('applications').select('client_id').where('owner', '=', org.name).execute()
+      for (const u of users) changed.push(['user.changed', u.id])
+      for (const a of apps) changed.push(['application.changed', a.client_id])
+      const userIds = users.map(u => u.id)
+      if (userIds.length > 0) {
+        await trx.updateTable('sessions').set({ ended_at: Date.now() }).where('user_id', 'in', userIds).where('ended_at', 'is', null).execute()
+        await trx.deleteFrom('user_roles').where('user_id', 'in', userIds).execute()
+      }
+      await trx.deleteFrom('permissions').where('owner', '=', org.name).execute()
+      await trx.deleteFrom('user_roles').where('role_id', 'in', trx.selectFrom('roles').select('id').where('owner', '=', org.name)).execute()
+      await trx.deleteFrom('roles').where('owner', '=', org.name).execute()
+      await trx.deleteFrom('users').where('owner', '=', org.name).execute()
+      await trx.deleteFrom('applications').where('owner', '=', org.name).execute()
+      await trx.deleteFrom('organizations').where('id', '=', org.id).execute()
+      for (const [kind, ref] of changed) await this.store.changes.insert(trx, kind, ref)
+    })
+    this.store.changes.emitAll(changed)
+    return org
+  }
+}
+
+/* ------------------------------------------------------------------ users */
+
+function toUser (r: UserRow): User {
+  return {
+    id: r.id, owner: r.owner, name: r.name, displayName: r.display_name, email: r.email, phone: r.phone,
+    isAdmin: r.is_admin === 1, isForbidden: r.is_forbidden === 1, hasPassword: r.password_hash !== null,
+    createdTime: iso(r.created_at), updatedTime: iso(r.updated_at)
+  }
+}
+
+export interface UserInput {
+  owner: string
+  name: string
+  password?: string
+  displayName?: string
+  email?: string
+  phone?: string
+  isAdmin?: boolean
+  isForbidden?: boolean
+}
+
+export type UserPatch = Partial<Omit<UserInput, 'owner' | 'name'>>
+
+export class UserRepository {
+  constructor (private readonly store: Store) {}
+
+  async list (req: ListRequest = {}): Promise<Page<User>> {
+    const limit = pageLimit(req.limit)
+    const rows = await guard('user', () => listQuery(this.store.db, 'users', req, ['name', 'display_name', 'email']).execute()) as UserRow[]
+    return toPage(rows, limit, r => r.id, toUser)
+  }
+
+  async get (id: string): Promise<User> {
+    const row = await this.row(id)
+    if (row === undefined) throw notFound('user', id)
+    return toUser(row)
+  }
+
+  async find (id: string): Promise<User | undefined> {
+    const row = await this.row(id)
+    return row === undefined ? undefined : toUser(row)
+  }
+
+  private async row (id: string): Promise<UserRow | undefined> {
+    return await guard('user', () => this.store.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst())
+  }
+
+  async create (input: UserInput): Promise<User> {
+    const now = Date.now()
+    const passwordHash = input.password === undefined ? null : await hashPassword(input.password)
+    const row: UserRow = {
+      id: `${input.owner}/${input.name}`, owner: input.owner, name: input.name, name_key: nameKey(input.name),
+      display_name: input.displayName ?? input.name, email: input.email ?? '', phone: input.phone ?? '',
+      password_hash: passwordHash, is_admin: bool(input.isAdmin, false), is_forbidden: bool(input.isForbidden, false),
+      created_at: now, updated_at: now
+    }
+    await this.store.organizations.get(input.owner)
+    await guard(`user "${row.id}" (or a look-alike name)`, () => this.store.db.insertInto('users').values(row).execute())
+    return toUser(row)
+  }
+
+  async update (id: string, patch: UserPatch): Promise<User> {
+    const current = await this.get(id)
+    const values: Partial<UserRow> = { updated_at: Date.now() }
+    if (patch.displayName !== undefined) values.display_name = patch.displayName
+    if (patch.email !== undefined) values.email = patch.email
+    if (patch.phone !== undefined) values.phone = patch.phone
+    if (patch.isAdmin !== undefined) values.is_admin = patch.isAdmin ? 1 : 0
+    if (patch.isForbidden !== undefined) values.is_forbidden = patch.isForbidden ? 1 : 0
+    if (patch.password !== undefined) values.password_hash = await hashPassword(patch.password)
+    const lockout = patch.isForbidden === true || (patch.isAdmin === false && current.isAdmin)
+    if (lockout && current.owner === 'built-in' && current.isAdmin && !current.isForbidden && await this.countGlobalAdmins() <= 1) {
+      throw new StoreError('conflict', 'refusing to forbid or demote the last global admin')
+    }
+    await this.store.transaction(async (trx) => {
+      await trx.updateTable('users').set(values).where('id', '=', id).execute()
+      if (patch.isForbidden === true) {
+        await trx.updateTable('sessions').set({ ended_at: Date.now() }).where('user_id', '=', id).where('ended_at', 'is', null).execute()
+      }
+      await this.store.changes.insert(trx, 'user.changed', id)
+    })
+    this.store.changes.emitAll([['user.changed', id]])
+    return this.get(id)
+  }
+
+  async delete (id: string): Promise<User> {
+    const user = await this.get(id)
+    if (user.owner === 'built-in' && user.isAdmin && !user.isForbidden && await this.countGlobalAdmins() <= 1) {
+      throw new StoreError('conflict', 'refusing to delete the last global admin')
+    }
+    await this.store.transaction(async (trx) => {
+      await trx.deleteFrom('user_roles').where('user_id', '=', id).execute()
+      await trx.updateTable('sessions').set({ ended_at: Date.now() }).where('user_id', '=', id).where('ended_at', 'is', null).execute()
+      await trx.deleteFrom('users').where('id', '=', id).execute()
+      await this.store.changes.insert(trx, 'user.changed', id)
+    })
+    this.store.changes.emitAll([['user.changed', id]])
+    return user
+  }
+
+  async countGlobalAdmins (): Promise<number> {
+    const row = await guard('user', () => this.store.db.selectFrom('users').select(eb => eb.fn.countAll<number>().as('n'))
+      .where('owner', '=', 'built-in').where('is_admin', '=', 1).where('is_forbidden', '=', 0).executeTakeFirstOrThrow())
+    return Number(row.n)
+  }
+
+  /**
+   * The user for a username and password, or undefined. The same work is done whether or not
+   * the user exists, so the answer's timing does not tell which field was wrong.
+   */
+  async authenticate (owner: string, name: string, password: string): Promise<User | undefined> {
+    const row = await guard('user', () => this.store.db.selectFrom('users').selectAll()
+      .where('owner', '=', owner).where('name_key', '=', nameKey(name)).executeTakeFirst())
+    const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_PASSWORD_HASH)
+    if (row === undefined || row.password_hash === null || !ok || row.is_forbidden === 1) return undefined
+    return toUser(row)
+  }
+}
+
+/* ------------------------------------------------------------------ applications */
+
+function toApplication (r: ApplicationRow): Application {
+  return {
+    id: r.id, owner: r.owner, name: r.name, displayName: r.display_name, clientId: r.client_id,
+    tokenEndpointAuthMethod: r.token_endpoint_auth_method, redirectUris: parseList(r.redirect_uris),
+    grantTypes: parseList(r.grant_types), scopes: parseList(r.scopes), isDisabled: r.is_disabled === 1,
+    isDynamic: r.is_dynamic === 1, createdTime: iso(r.created_at), updatedTime: iso(r.updated_at)
+  }
+}
+
+export interface ApplicationInput {
+  owner: string
+  name: string
+  displayName?: string
+  clientId?: string
+  /** Given for the bootstrap application; generated otherwise. Ignored for public clients. */
+  clientSecret?: string
+  tokenEndpointAuthMethod?: 'none' | 'client_secret_basic' | 'client_secret_post'
+  redirectUris?: string[]
+  grantTypes?: string[]
+  scopes?: string[]
+  isDisabled?: boolean
+  isDynamic?: boolean
+  registrationToken?: string
+}
+
+export type ApplicationPatch = Partial<Pick<ApplicationInput, 'displayName' | 'redirectUris' | 'grantTypes' | 'scopes' | 'isDisabled' | 'tokenEndpointAuthMethod'>>
+
+export class ApplicationRepository {
+  constructor (private readonly store: Store) {}
+
+  async list (req: ListRequest = {}): Promise<Page<Application>> {
+    const limit = pageLimit(req.limit)
+    const rows = await guard('application', () => listQuery(this.store.db, 'applications', req, ['name', 'display_name']).execute()) as ApplicationRow[]
+    return toPage(rows, limit, r => r.id, toApplication)
+  }
+
+  async get (id: string): Promise<Application> {
+    const row = await guard('application', () => this.store.db.selectFrom('applications').selectAll().where('id', '=', id).executeTakeFirst())
+    if (row === undefined) throw notFound('application', id)
+    return toApplication(row)
+  }
+
+  async findByName (name: string): Promise<Application | undefined> {
+    const row = await guard('application', () => this.store.db.selectFrom('applications').selectAll().where('name', '=', name).executeTakeFirst())
+    return row === undefined ? undefined : toApplication(row)
+  }
+
+  async findByClientId (clientId: string): Promise<Application | undefined> {
+    const row = await guard('application', () => this.store.db.selectFrom('applications').selectAll().where('client_id', '=', clientId).executeTakeFirst())
+    return row === undefined ? undefined : toApplication(row)
+  }
+
+  /** Creates the application; `clientSecret` is returned here and never again. */
+  async create (input: ApplicationInput): Promise<{ application: Application, clientSecret?: string }> {
+    const now = Date.now()
+    const method = input.tokenEndpointAuthMethod ?? 'client_secret_basic'
+    const clientSecret = method === 'none' ? undefined : (input.clientSecret ?? randomToken(32))
+    const row: ApplicationRow = {
+      id: `${input.owner}/${input.name}`, owner: input.owner, name: input.name, display_name: input.displayName ?? input.name,
+      client_id: input.clientId ?? randomToken(16), client_secret_digest: clientSecret === undefined ? null : this.store.digest(clientSecret),
+      token_endpoint_auth_method: method, redirect_uris: json(input.redirectUris ?? []),
+      grant_types: json(input.grantTypes ?? ['client_credentials']), scopes: json(input.scopes ?? []),
+      is_disabled: bool(input.isDisabled, false), is_dynamic: bool(input.isDynamic, false),
+      registration_token_digest: input.registrationToken === undefined ? null : this.store.digest(input.registrationToken),
+      created_at: now, updated_at: now
+    }
+    await this.store.organizations.get(input.owner)
+    await guard(`application "${input.name}"`, () => this.store.db.insertInto('applications').values(row).execute())
+    return { application: toApplication(row), clientSecret }
+  }
+
+  async update (id: string, patch: ApplicationPatch): Promise<Application> {
+    const current = await this.get(id)
+    const values: Partial<ApplicationRow> = { updated_at: Date.now() }
+    if (patch.displayName !== undefined) values.display_name = patch.displayName
+    if (patch.redirectUris !== undefined) values.redirect_uris = json(patch.redirectUris)
+    if (patch.grantTypes !== undefined) values.grant_types = json(patch.grantTypes)
+    if (patch.scopes !== undefined) values.scopes = json(patch.scopes)
+    if (patch.isDisabled !== undefined) values.is_disabled = patch.isDisabled ? 1 : 0
+    if (patch.tokenEndpointAuthMethod !== undefined) values.token_endpoint_auth_method = patch.tokenEndpointAuthMethod
+    await this.store.transaction(async (trx) => {
+      await trx.updateTable('applications').set(values).where('id', '=', id).execute()
+      await this.store.changes.insert(trx, 'application.changed', current.clientId)
+    })
+    this.store.changes.emitAll([['application.changed', current.clientId]])
+    return this.get(id)
+  }
+
+  async rotateSecret (id: string): Promise<{ application: Application, clientSecret: string }> {
+    const current = await this.get(id)
+    if (current.tokenEndpointAuthMethod === 'none') throw new StoreError('invalid', `application "${id}" is a public client and has no secret`)
+    const clientSecret = randomToken(32)
+    await this.store.transaction(async (trx) => {
+      await trx.updateTable('applications').set({ client_secret_digest: this.store.digest(clientSecret), updated_at: Date.now() }).where('id', '=', id).execute()
+      await this.store.changes.insert(trx, 'application.changed', current.clientId)
+    })
+    this.store.changes.emitAll([['application.changed', current.clientId]])
+    return { application: await this.get(id), clientSecret }
+  }
+
+  async delete (id: string): Promise<Application> {
+    const app = await this.get(id)
+    await this.store.transaction(async (trx) => {
+      await trx.deleteFrom('applications').where('id', '=', id).execute()
+      await this.store.changes.insert(trx, 'application.changed', app.clientId)
+    })
+    this.store.changes.emitAll([['application.changed', app.clientId]])
+    return app
+  }
+
+  /** The application whose client id and secret these are (compared in constant time), or undefined. */
+  async authenticate (clientId: string, clientSecret: string): Promise<Application | undefined> {
+    const row = await guard('application', () => this.store.db.selectFrom('applications').selectAll().where('client_id', '=', clientId).executeTakeFirst())
+    const expected = row?.client_secret_digest ?? this.store.digest(randomToken(8))
+    const ok = safeEqual(this.store.digest(clientSecret), expected)
+    if (row === undefined || row.client_secret_digest === null || !ok) return undefined
+    return toApplication(row)
+  }
+
+  /** Whether a registration access token (RFC 7592) belongs to this client. */
+  async checkRegistrationToken (clientId: string, token: string): Promise<Application | undefined> {
+    const row = await guard('application', () => this.store.db.selectFrom('applications').selectAll().where('client_id', '=', clientId).executeTakeFirst())
+    if (row?.registration_token_digest == null) return undefined
+    return safeEqual(this.store.digest(token), row.registration_token_digest) ? toApplication(row) : undefined
+  }
+}
+
+/* ------------------------------------------------------------------ roles and permissions */
+
+function toRole (r: RoleRow): Role {
+  return { id: r.id, owner: r.owner, name: r.name, displayName: r.display_name, description: r.description, createdTime: iso(r.created_at), updatedTime: iso(r.updated_at) }
+}
+
+export class RoleRepository {
+  constructor (private readonly store: Store) {}
+
+  async list (req: ListRequest = {}): Promise<Page<Role>> {
+    const limit = pageLimit(req.limit)
+    const rows = await guard('role', () => listQuery(this.store.db, 'roles', req, ['name', 'display_name']).execute()) as RoleRow[]
+    return toPage(rows, limit, r => r.id, toRole)
+  }
+
+  async get (id: string): Promise<Role> {
+    const row = await guard('role', () => this.store.db.selectFrom('roles').selectAll().where('id', '=', id).executeTakeFirst())
+    if (row === undefined) throw notFound('role', id)
+    return toRole(row)
+  }
+
+  async create (input: { owner: string, name: string, displayName?: string, description?: string }): Promise<Role> {
+    const now = Date.now()
+    const row: RoleRow = { id: `${input.owner}/${input.name}`, owner: input.owner, name: input.name, display_name: input.displayName ?? input.name, description: input.description ?? '', created_at: now, updated_at: now }
+    await this.store.organizations.get(input.owner)
+    await guard(`role "${row.id}"`, () => this.store.db.insertInto('roles').values(row).execute())
+    return toRole(row)
+  }
+
+  async update (id: string, patch: { displayName?: string, description?: string }): Promise<Role> {
+    await this.get(id)
+    const values: Partial<RoleRow> = { updated_at: Date.now() }
+    if (patch.displayName !== undefined) values.display_name = patch.displayName
+    if (patch.description !== undefined) values.description = patch.description
+    await guard('role', () => this.store.db.updateTable('roles').set(values).where('id', '=', id).execute())
+    return this.get(id)
+  }
+
+  async delete (id: string): Promise<Role> {
+    const role = await this.get(id)
+    await this.store.transaction(async (trx) => {
+      await trx.deleteFrom('user_roles').where('role_id', '=', id).execute()
+      await trx.deleteFrom('roles').where('id', '=', id).execute()
+    })
+    return role
+  }
+
+  async assign (userId: string, roleId: string): Promise<void> {
+    await this.store.users.get(userId)
+    await this.get(roleId)
+    await guard(`assignment of role "${roleId}" to "${userId}"`, () => this.store.db.insertInto('user_roles').values({ user_id: userId, role_id: roleId, created_at: Date.now() }).execute())
+  }
+
+  async unassign (userId: string, roleId: string): Promise<void> {
+    const result = await guard('role', () => this.store.db.deleteFrom('user_roles').where('user_id', '=', userId).where('role_id', '=', roleId).executeTakeFirst())
+    if (Number(result.numDeletedRows) === 0) throw new StoreError('not_found', `user "${userId}" does not have role "${roleId}"`)
+  }
+
+  async ofUser (userId: string): Promise<string[]> {
+    const rows = await guard('role', () => this.store.db.selectFrom('user_roles').select('role_id').where('user_id', '=', userId).orderBy('role_id').execute())
+    return rows.map(r => r.role_id)
+  }
+
+  async members (roleId: string): Promise<string[]> {
+    const rows = await guard('role', () => this.store.db.selectFrom('user_roles').select('user_id').where('role_id', '=', roleId).orderBy('user_id').execute())
+    return rows.map(r => r.user_id)
+  }
+}
+
+function toPermission (r: PermissionRow): Permission {
+  return {
+    id: r.id, owner: r.owner, name: r.name, displayName: r.display_name, description: r.description,
+    roles: parseList(r.roles), resources: parseList(r.resources), actions: parseList(r.actions),
+    effect: r.effect === 'deny' ? 'deny' : 'allow', createdTime: iso(r.created_at), updatedTime: iso(r.updated_at)
+  }
+}
+
+export interface PermissionInput {
+  owner: string
+  name: string
+  displayName?: string
+  description?: string
+  roles?: string[]
+  resources?: string[]
+  actions?: string[]
+  effect?: 'allow' | 'deny'
+}
+
+export class PermissionRepository {
+  constructor (private readonly store: Store) {}
+
+  async list (req: ListRequest = {}): Promise<Page<Permission>> {
+    const limit = pageLimit(req.limit)
+    const rows = await guard('permission', () => listQuery(this.store.db, 'permissions', req, ['name', 'display_name']).execute()) as PermissionRow[]
+    return toPage(rows, limit, r => r.id, toPermission)
+  }
+
+  async get (id: string): Promise<Permission> {
+    const row = await guard('permission', () => this.store.db.selectFrom('permissions').selectAll().where('id', '=', id).executeTakeFirst())
+    if (row === undefined) throw notFound('permission', id)
+    return toPermission(row)
+  }
+
+  async create (input: PermissionInput): Promise<Permission> {
+    const now = Date.now()
+    const row: PermissionRow = {
+      id: `${input.owner}/${input.name}`, owner: input.owner, name: input.name, display_name: input.displayName ?? input.name,
+      description: input.description ?? '', roles: json(input.roles ?? []), resources: json(input.resources ?? []),
+      actions: json(input.actions ?? []), effect: input.effect ?? 'allow', created_at: now, updated_at: now
+    }
+    await this.store.organizations.get(input.owner)
+    await guard(`permission "${row.id}"`, () => this.store.db.insertInto('permissions').values(row).execute())
+    return toPermission(row)
+  }
+
+  async update (id: string, patch: Partial<Omit<PermissionInput, 'owner' | 'name'>>): Promise<Permission> {
+    await this.get(id)
+    const values: Partial<PermissionRow> = { updated_at: Date.now() }
+    if (patch.displayName !== undefined) values.display_name = patch.displayName
+    if (patch.description !== undefined) values.description = patch.description
+    if (patch.roles !== undefined) values.roles = json(patch.roles)
+    if (patch.resources !== undefined) values.resources = json(patch.resources)
+    if (patch.actions !== undefined) values.actions = json(patch.actions)
+    if (patch.effect !== undefined) values.effect = patch.effect
+    await guard('permission', () => this.store.db.updateTable('permissions').set(values).where('id', '=', id).execute())
+    return this.get(id)
+  }
+
+  async delete (id: string): Promise<Permission> {
+    const permission = await this.get(id)
+    await guard('permission', () => this.store.db.deleteFrom('permissions').where('id', '=', id).execute())
+    return permission
+  }
+}
+
+/* ------------------------------------------------------------------ tokens, codes, consents */
+
+function toToken (r: TokenRow): TokenRecord {
+  return {
+    id: r.id, kind: r.kind === 'refresh' ? 'refresh' : 'access', subject: r.subject, subjectKind: r.subject_kind === 'user' ? 'user' : 'application',
+    clientId: r.client_id, scope: r.scope, audience: r.audience, familyId: r.family_id, sessionId: r.session_id, codeId: r.code_id,
+    expiresAt: r.expires_at, createdAt: r.created_at, revokedAt: r.revoked_at, usedAt: r.used_at
+  }
+}
+
+export type TokenInput = Omit<TokenRecord, 'createdAt' | 'revokedAt' | 'usedAt'>
+
+export interface TokenListRequest extends PageRequest {
+  subject?: string
+  clientId?: string
+  /** Subjects whose tokens may be listed (an organization's users and applications). */
+  owner?: string
+  includeExpired?: boolean
+}
+
+export class TokenRepository {
+  constructor (private readonly store: Store) {}
+
+  async insert (input: TokenInput, q: Q = this.store.db): Promise<TokenRecord> {
+    const row: TokenRow = {
+      id: input.id, kind: input.kind, subject: input.subject, subject_kind: input.subjectKind, client_id: input.clientId,
+      scope: input.scope, audience: input.audience, family_id: input.familyId, session_id: input.sessionId, code_id: input.codeId,
+      expires_at: input.expiresAt, created_at: Date.now(), revoked_at: null, used_at: null
+    }
+    await guard('token', () => q.insertInto('tokens').values(row).execute())
+    return toToken(row)
+  }
+
+  async find (id: string, q: Q = this.store.db): Promise<TokenRecord | undefined> {
+    const row = await guard('token', () => q.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirst())
+    return row === undefined ? undefined : toToken(row)
+  }
+
+  async list (req: TokenListRequest = {}): Promise<Page<TokenRecord>> {
+    const limit = pageLimit(req.limit)
+    const after = decodeCursor(req.cursor)
+    let query = this.store.db.selectFrom('tokens').selectAll()
+    if (req.subject !== undefined) query = query.where('subject', '=', req.subject)
+    if (req.clientId !== undefined) query = query.where('client_id', '=', req.clientId)
+    if (req.owner !== undefined) query = query.where('subject', 'like', `${escapeLike(req.owner)}/%`)
+    if (req.includeExpired !== true) query = query.where('expires_at', '>', Date.now())
+    if (after !== undefined) query = query.where('id', '>', after)
+    const rows = await guard('token', () => query.orderBy('id').limit(limit + 1).execute())
+    return toPage(rows, limit, r => r.id, toToken)
+  }
+
+  /** Revokes tokens matching `where`, and tells every instance. Returns how many were revoked. */
+  private async revokeWhere (column: 'id' | 'family_id' | 'code_id' | 'subject' | 'session_id', value: string): Promise<number> {
+    const revoked: Array<[ChangeKind, string]> = []
+    await this.store.transaction(async (trx) => {
+      const rows = await trx.selectFrom('tokens').select('id').where(column, '=', value).where('revoked_at', 'is', null).execute()
+      if (rows.length === 0) return
+      await trx.updateTable('tokens').set({ revoked_at: Date.now() }).where(column, '=', value).where('revoked_at', 'is', null).execute()
+      for (const r of rows) {
+        revoked.push(['token.revoked', r.id])
+        await this.store.changes.insert(trx, 'token.revoked', r.id)
+      }
+    })
+    this.store.changes.emitAll(revoked)
+    return revoked.length
+  }
+
+  revoke (id: string): Promise<number> { return this.revokeWhere('id', id) }
+  revokeFamily (familyId: string): Promise<number> { return this.revokeWhere('family_id', familyId) }
+  revokeByCode (codeId: string): Promise<number> { return this.revokeWhere('code_id', codeId) }
+  revokeBySubject (subject: string): Promise<number> { return this.revokeWhere('subject', subject) }
+  revokeBySession (sessionId: string): Promise<number> { return this.revokeWhere('session_id', sessionId) }
+
+  /** Marks a refresh token used; false when it already was (a replay). Atomic across instances. */
+  async markUsed (id: string, q: Q = this.store.db): Promise<boolean> {
+    const result = await guard('token', () => q.updateTable('tokens').set({ used_at: Date.now() }).where('id', '=', id).where('used_at', 'is', null).executeTakeFirst())
+    return Number(result.numUpdatedRows) === 1
+  }
+
+  /** Ids of revoked tokens that have not expired yet: the deny-list an instance starts with. */
+  async revokedUnexpired (): Promise<string[]> {
+    const rows = await guard('token', () => this.store.db.selectFrom('tokens').select('id').where('revoked_at', 'is not', null).where('expires_at', '>', Date.now()).execute())
+    return rows.map(r => r.id)
+  }
+}
+
+function toCode (r: AuthorizationCodeRow): AuthorizationCode {
+  return {
+    id: r.id, clientId: r.client_id, userId: r.user_id, sessionId: r.session_id, redirectUri: r.redirect_uri, scope: r.scope,
+    resource: r.resource, codeChallenge: r.code_challenge, nonce: r.nonce, expiresAt: r.expires_at, createdAt: r.created_at, usedAt: r.used_at
+  }
+}
+
+export class AuthorizationCodeRepository {
+  constructor (private readonly store: Store) {}
+
+  async insert (code: Omit<AuthorizationCode, 'createdAt' | 'usedAt'>): Promise<void> {
+    await guard('authorization code', () => this.store.db.insertInto('authorization_codes').values({
+      id: code.id, client_id: code.clientId, user_id: code.userId, session_id: code.sessionId, redirect_uri: code.redirectUri,
+      scope: code.scope, resource: code.resource, code_challenge: code.codeChallenge, nonce: code.nonce,
+      expires_at: code.expiresAt, created_at: Date.now(), used_at: null
+    }).execute())
+  }
+
+  /**
+   * Takes a code for exchange. `used` tells a replay apart: the caller must then revoke what
+   * the first exchange issued.
+   */
+  async consume (id: string): Promise<{ code: AuthorizationCode, used: boolean } | undefined> {
+    const row = await guard('authorization code', () => this.store.db.selectFrom('authorization_codes').selectAll().where('id', '=', id).executeTakeFirst())
+    if (row === undefined) return undefined
+    const result = await guard('authorization code', () => this.store.db.updateTable('authorization_codes').set({ used_at: Date.now() })
+      .where('id', '=', id).where('used_at', 'is', null).executeTakeFirst())
+    return { code: toCode(row), used: Number(result.numUpdatedRows) !== 1 }
+  }
+}
+
+export class ConsentRepository {
+  constructor (private readonly store: Store) {}
+
+  async get (userId: string, clientId: string): Promise<string[]> {
+    const row = await guard('consent', () => this.store.db.selectFrom('consents').select('scope').where('user_id', '=', userId).where('client_id', '=', clientId).executeTakeFirst())
+    return row === undefined ? [] : row.scope.split(' ').filter(Boolean)
+  }
+
+  async grant (userId: string, clientId: string, scopes: string[]): Promise<void> {
+    const scope = scopes.join(' ')
+    await guard('consent', () => this.store.db.insertInto('consents').values({ user_id: userId, client_id: clientId, scope, created_at: Date.now() })
+      .onConflict(oc => oc.columns(['user_id', 'client_id']).doUpdateSet({ scope, created_at: Date.now() })).execute())
+  }
+}
+
+/* ------------------------------------------------------------------ sessions */
+
+function toSession (r: SessionRow): Session {
+  return { id: r.id, userId: r.user_id, userAgent: r.user_agent, ip: r.ip, createdAt: r.created_at, expiresAt: r.expires_at, endedAt: r.ended_at }
+}
+
+export class SessionRepository {
+  constructor (private readonly store: Store) {}
+
+  async create (input: { userId: string, userAgent: string, ip: string, ttlSeconds: number }): Promise<Session> {
+    const now = Date.now()
+    const row: SessionRow = { id: randomToken(32), user_id: input.userId, user_agent: input.userAgent.slice(0, 512), ip: input.ip, created_at: now, expires_at: now + input.ttlSeconds * 1000, ended_at: null }
+    await guard('session', () => this.store.db.insertInto('sessions').values(row).execute())
+    return toSession(row)
+  }
+
+  async find (id: string): Promise<Session | undefined> {
+    const row = await guard('session', () => this.store.db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst())
+    return row === undefined ? undefined : toSession(row)
+  }
+
+  /** An unexpired, not ended session, or undefined. */
+  async findActive (id: string): Promise<Session | undefined> {
+    const session = await this.find(id)
+    if (session === undefined || session.endedAt !== null || session.expiresAt <= Date.now()) return undefined
+    return session
+  }
+
+  async list (req: PageRequest & { userId?: string, owner?: string } = {}): Promise<Page<Session>> {
+    const limit = pageLimit(req.limit)
+    const after = decodeCursor(req.cursor)
+    let query = this.store.db.selectFrom('sessions').selectAll().where('ended_at', 'is', null).where('expires_at', '>', Date.now())
+    if (req.userId !== undefined) query = query.where('user_id', '=', req.userId)
+    if (req.owner !== undefined) query = query.where('user_id', 'like', `${escapeLike(req.owner)}/%`)
+    if (after !== undefined) query = query.where('id', '>', after)
+    const rows = await guard('session', () => query.orderBy('id').limit(limit + 1).execute())
+    return toPage(rows, limit, r => r.id, toSession)
+  }
+
+  /** Ends a session everywhere: its cookie and the tokens issued through it stop working. */
+  async end (id: string): Promise<boolean> {
+    let ended = false
+    await this.store.transaction(async (trx) => {
+      const result = await trx.updateTable('sessions').set({ ended_at: Date.now() }).where('id', '=', id).where('ended_at', 'is', null).executeTakeFirst()
+      ended = Number(result.numUpdatedRows) === 1
+      if (ended) await this.store.changes.insert(trx, 'session.ended', id)
+    })
+    if (ended) this.store.changes.emitAll([['session.ended', id]])
+    return ended
+  }
+}
+
+/* ------------------------------------------------------------------ signing keys */
+
+function toKey (r: SigningKeyRow): SigningKey {
+  return { kid: r.kid, algorithm: r.algorithm, publicPem: r.public_pem, publicJwk: JSON.parse(r.public_jwk), privatePem: r.private_pem, createdAt: r.created_at, retiredAt: r.retired_at }
+}
+
+export class SigningKeyRepository {
+  constructor (private readonly store: Store) {}
+
+  async list (): Promise<SigningKey[]> {
+    const rows = await guard('signing key', () => this.store.db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'desc').execute())
+    return rows.map(toKey)
+  }
+
+  async find (kid: string): Promise<SigningKey | undefined> {
+    const row = await guard('signing key', () => this.store.db.selectFrom('signing_keys').selectAll().where('kid', '=', kid).executeTakeFirst())
+    return row === undefined ? undefined : toKey(row)
+  }
+
+  /** Adds a key and makes it the only current one, retiring the others (they keep verifying). */
+  async rotate (key: Omit<SigningKey, 'createdAt' | 'retiredAt'>, q?: Q): Promise<SigningKey> {
+    const now = Date.now()
+    const row: SigningKeyRow = { kid: key.kid, algorithm: key.algorithm, public_pem: key.publicPem, public_jwk: json(key.publicJwk), private_pem: key.privatePem, created_at: now, retired_at: null }
+    const work = async (trx: Q): Promise<void> => {
+      await trx.updateTable('signing_keys').set({ retired_at: now }).where('retired_at', 'is', null).execute()
+      await trx.insertInto('signing_keys').values(row).execute()
+      await this.store.changes.insert(trx, 'key.rotated', key.kid)
+    }
+    await guard('signing key', async () => { if (q !== undefined) await work(q); else await this.store.transaction(work) })
+    this.store.changes.emitAll([['key.rotated', key.kid]])
+    return toKey(row)
+  }
+
+  /** Drops retired keys that no unexpired token can still be signed with. */
+  async prune (retiredBefore: number): Promise<void> {
+    await guard('signing key', () => this.store.db.deleteFrom('signing_keys').where('retired_at', 'is not', null).where('retired_at', '<', retiredBefore).execute())
+  }
+}
+
+/* ------------------------------------------------------------------ audit */
+
+export interface AuditQuery extends PageRequest {
+  from?: number
+  to?: number
+  principal?: string
+  tool?: string
+  organization?: string
+}
+
+function toAudit (r: AuditEventRow): AuditEvent {
+  return {
+    id: r.id, at: r.at, principal: r.principal, principalKind: r.principal_kind, organization: r.organization, clientId: r.client_id,
+    tool: r.tool, outcome: r.outcome as AuditEvent['outcome'], durationMs: r.duration_ms, arguments: JSON.parse(r.arguments), error: r.error
+  }
+}
+
+export class AuditRepository {
+  constructor (private readonly store: Store) {}
+
+  async insertMany (events: AuditEvent[]): Promise<void> {
+    if (events.length === 0) return
+    const rows: AuditEventRow[] = events.map(e => ({
+      id: e.id, at: e.at, principal: e.principal, principal_kind: e.principalKind, organization: e.organization, client_id: e.clientId,
+      tool: e.tool, outcome: e.outcome, duration_ms: e.durationMs, arguments: json(e.arguments ?? {}), error: e.error
+    }))
+    await guard('audit event', () => this.store.db.insertInto('audit_events').values(rows).execute())
+  }
+
+  /** Newest first. The cursor is the `at:id` of the last event of the previous page. */
+  async list (req: AuditQuery = {}): Promise<Page<AuditEvent>> {
+    const limit = pageLimit(req.limit)
+    const after = decodeCursor(req.cursor)
+    let query = this.store.db.selectFrom('audit_events').selectAll()
+    if (req.from !== undefined) query = query.where('at', '>=', req.from)
+    if (req.to !== undefined) query = query.where('at', '<=', req.to)
+    if (req.principal !== undefined) query = query.where('principal', '=', req.principal)
+    if (req.tool !== undefined) query = query.where('tool', '=', req.tool)
+    if (req.organization !== undefined) query = query.where('organization', '=', req.organization)
+    if (after !== undefined) {
+      const sep = after.indexOf(':')
+      const at = Number(after.slice(0, sep))
+      const id = after.slice(sep + 1)
+      if (sep < 0 || !Number.isFinite(at)) throw new StoreError('invalid', 'invalid cursor')
+      query = query.where(eb => eb.or([eb('at', '<', at), eb.and([eb('at', '=', at), eb('id', '<', id)])]))
+    }
+    const rows = await guard('audit event', () => query.orderBy('at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute())
+    return toPage(rows, limit, r => `${r.at}:${r.id}`, toAudit)
+  }
+}
+
+/* ------------------------------------------------------------------ settings, changes, login failures */
+
+export class SettingRepository {
+  constructor (private readonly store: Store) {}
+
+  async get (key: string, q: Q = this.store.db): Promise<string | undefined> {
+    const row = await guard('setting', () => q.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst())
+    return row?.value
+  }
+
+  /** The stored value, or `make()` stored now; the first instance to store wins. */
+  async getOrCreate (key: string, make: () => string, q: Q = this.store.db): Promise<{ value: string, created: boolean }> {
+    const candidate = make()
+    const result = await guard('setting', () => q.insertInto('settings').values({ key, value: candidate }).onConflict(oc => oc.column('key').doNothing()).executeTakeFirst())
+    const created = Number(result.numInsertedOrUpdatedRows ?? 0n) === 1
+    const value = created ? candidate : await this.get(key, q)
+    if (value === undefined) throw new StoreError('unavailable', `setting ${key} could not be read`)
+    return { value, created }
+  }
+}
+
+export class ChangeFeed extends EventEmitter<{ change: [Change] }> {
+  constructor (private readonly store: Store) { super() }
+
+  async insert (q: Q, kind: ChangeKind, ref: string): Promise<void> {
+    await q.insertInto('changes').values({ id: randomUUID(), at: Date.now(), kind, ref }).execute()
+  }
+
+  /** Tells this instance's caches at once; other instances learn it by polling `since`. */
+  emitAll (changes: Array<[ChangeKind, string]>): void {
+    const at = Date.now()
+    for (const [kind, ref] of changes) this.emit('change', { id: '', at, kind, ref })
+  }
+
+  async since (at: number): Promise<Change[]> {
+    const rows = await guard('change', () => this.store.db.selectFrom('changes').selectAll().where('at', '>=', at).orderBy('at').execute())
+    return rows.map(r => ({ id: r.id, at: r.at, kind: r.kind as ChangeKind, ref: r.ref }))
+  }
+
+  async prune (before: number): Promise<void> {
+    await guard('change', () => this.store.db.deleteFrom('changes').where('at', '<', before).execute())
+  }
+}
+
+export class LoginFailureRepository {
+  constructor (private readonly store: Store) {}
+
+  async lockedUntil (key: string): Promise<number> {
+    const row = await guard('login', () => this.store.db.selectFrom('login_failures').selectAll().where('key', '=', key).executeTakeFirst())
+    return row?.locked_until ?? 0
+  }
+
+  /** Counts a failure; past `max` failures the account locks for `lockSeconds`, then the count restarts. */
+  async fail (key: string, max: number, lockSeconds: number): Promise<{ failures: number, lockedUntil: number }> {
+    const now = Date.now()
+    return await this.store.transaction(async (trx) => {
+      const row = await trx.selectFrom('login_failures').selectAll().where('key', '=', key).executeTakeFirst()
+      const failures = (row === undefined || row.locked_until > 0 && row.locked_until <= now) ? 1 : row.failures + 1
+      const lockedUntil = failures >= max ? now + lockSeconds * 1000 : 0
+      const values = { key, failures: failures >= max ? 0 : failures, first_at: row?.first_at ?? now, locked_until: lockedUntil }
+      await trx.insertInto('login_failures').values(values).onConflict(oc => oc.column('key').doUpdateSet({ failures: values.failures, locked_until: values.locked_until })).execute()
+      return { failures, lockedUntil }
+    })
+  }
+
+  async reset (key: string): Promise<void> {
+    await guard('login', () => this.store.db.deleteFrom('login_failures').where('key', '=', key).execute())
+  }
+}
+
+/* ------------------------------------------------------------------ the store */
+
+export class Store {
+  readonly organizations = new OrganizationRepository(this)
+  readonly users = new UserRepository(this)
+  readonly applications = new ApplicationRepository(this)
+  readonly roles = new RoleRepository(this)
+  readonly permissions = new PermissionRepository(this)
+  readonly tokens = new TokenRepository(this)
+  readonly codes = new AuthorizationCodeRepository(this)
+  readonly consents = new ConsentRepository(this)
+  readonly sessions = new SessionRepository(this)
+  readonly signingKeys = new SigningKeyRepository(this)
+  readonly audit = new AuditRepository(this)
+  readonly settings = new SettingRepository(this)
+  readonly changes = new ChangeFeed(this)
+  readonly loginFailures = new LoginFailureRepository(this)
+  private digestKey = ''
+
+  constructor (readonly db: DB, readonly engine: Engine) {}
+
+  /** Loads (or creates, once for every instance) the key that client-secret digests use. */
+  async init (): Promise<void> {
+    this.digestKey = (await this.settings.getOrCreate('secret_digest_key', () => randomToken(32))).value
+  }
+
+  digest (secret: string): string {
+    if (this.digestKey === '') throw new Error('store.init() was not called')
+    return secretDigest(this.digestKey, secret)
+  }
+
+  async transaction<T> (work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    try {
+      return await this.db.transaction().execute(work)
+    } catch (err) {
+      translate(err, 'record')
+    }
+  }
+}

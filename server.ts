@@ -1,0 +1,33 @@
+import Fastify from 'fastify'
+import closeWithGrace from 'close-with-grace'
+import app, { serverOptions } from './app.js'
+import { ConfigError, readConfig } from './lib/config.js'
+
+let config
+try {
+  config = readConfig(process.env, true)
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`iam-mcp: ${err.message}\n`)
+    process.exit(1)
+  }
+  throw err
+}
+
+const server = Fastify(serverOptions(config))
+
+closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT }, async function ({ signal, err }) {
+  if (err !== undefined) server.log.error({ err }, 'server closing after an error')
+  else server.log.info({ signal }, 'server closing')
+  await server.close()
+})
+
+try {
+  await server.register(app)
+  await server.listen({ port: config.PORT, host: config.HOST })
+} catch (err) {
+  server.log.fatal({ err }, 'start-up failed')
+  process.stderr.write(`iam-mcp: start-up failed: ${(err as Error).message}\n`)
+  await server.close().catch(() => {})
+  process.exit(1)
+}
