@@ -87,8 +87,13 @@ export class OrganizationRepository {
   async create (input: OrganizationInput): Promise<Organization> {
     const now = Date.now()
     const row: OrganizationRow = {
-      id: `admin/${input.name}`, owner: 'admin', name: input.name, display_name: input.displayName ?? input.name,
-      website_url: input.websiteUrl ?? '', created_at: now, updated_at: now
+      id: `admin/${input.name}`,
+      owner: 'admin',
+      name: input.name,
+      display_name: input.displayName ?? input.name,
+      website_url: input.websiteUrl ?? '',
+      created_at: now,
+      updated_at: now
     }
     await guard(`organization "${input.name}"`, () => this.store.db.insertInto('organizations').values(row).execute())
     return toOrganization(row)
@@ -149,9 +154,17 @@ export class OrganizationRepository {
 
 function toUser (r: UserRow): User {
   return {
-    id: r.id, owner: r.owner, name: r.name, displayName: r.display_name, email: r.email, phone: r.phone,
-    isAdmin: r.is_admin === 1, isForbidden: r.is_forbidden === 1, hasPassword: r.password_hash !== null,
-    createdTime: iso(r.created_at), updatedTime: iso(r.updated_at)
+    id: r.id,
+    owner: r.owner,
+    name: r.name,
+    displayName: r.display_name,
+    email: r.email,
+    phone: r.phone,
+    isAdmin: r.is_admin === 1,
+    isForbidden: r.is_forbidden === 1,
+    hasPassword: r.password_hash !== null,
+    createdTime: iso(r.created_at),
+    updatedTime: iso(r.updated_at)
   }
 }
 
@@ -196,10 +209,18 @@ export class UserRepository {
     const now = Date.now()
     const passwordHash = input.password === undefined ? null : await hashPassword(input.password)
     const row: UserRow = {
-      id: `${input.owner}/${input.name}`, owner: input.owner, name: input.name, name_key: nameKey(input.name),
-      display_name: input.displayName ?? input.name, email: input.email ?? '', phone: input.phone ?? '',
-      password_hash: passwordHash, is_admin: bool(input.isAdmin, false), is_forbidden: bool(input.isForbidden, false),
-      created_at: now, updated_at: now
+      id: `${input.owner}/${input.name}`,
+      owner: input.owner,
+      name: input.name,
+      name_key: nameKey(input.name),
+      display_name: input.displayName ?? input.name,
+      email: input.email ?? '',
+      phone: input.phone ?? '',
+      password_hash: passwordHash,
+      is_admin: bool(input.isAdmin, false),
+      is_forbidden: bool(input.isForbidden, false),
+      created_at: now,
+      updated_at: now
     }
     await this.store.organizations.get(input.owner)
     await guard(`user "${row.id}" (or a look-alike name)`, () => this.store.db.insertInto('users').values(row).execute())
@@ -268,10 +289,19 @@ export class UserRepository {
 
 function toApplication (r: ApplicationRow): Application {
   return {
-    id: r.id, owner: r.owner, name: r.name, displayName: r.display_name, clientId: r.client_id,
-    tokenEndpointAuthMethod: r.token_endpoint_auth_method, redirectUris: parseList(r.redirect_uris),
-    grantTypes: parseList(r.grant_types), scopes: parseList(r.scopes), isDisabled: r.is_disabled === 1,
-    isDynamic: r.is_dynamic === 1, createdTime: iso(r.created_at), updatedTime: iso(r.updated_at)
+    id: r.id,
+    owner: r.owner,
+    name: r.name,
+    displayName: r.display_name,
+    clientId: r.client_id,
+    tokenEndpointAuthMethod: r.token_endpoint_auth_method,
+    redirectUris: parseList(r.redirect_uris),
+    grantTypes: parseList(r.grant_types),
+    scopes: parseList(r.scopes),
+    isDisabled: r.is_disabled === 1,
+    isDynamic: r.is_dynamic === 1,
+    createdTime: iso(r.created_at),
+    updatedTime: iso(r.updated_at)
   }
 }
 
@@ -324,13 +354,21 @@ export class ApplicationRepository {
     const method = input.tokenEndpointAuthMethod ?? 'client_secret_basic'
     const clientSecret = method === 'none' ? undefined : (input.clientSecret ?? randomToken(32))
     const row: ApplicationRow = {
-      id: `${input.owner}/${input.name}`, owner: input.owner, name: input.name, display_name: input.displayName ?? input.name,
-      client_id: input.clientId ?? randomToken(16), client_secret_digest: clientSecret === undefined ? null : this.store.digest(clientSecret),
-      token_endpoint_auth_method: method, redirect_uris: json(input.redirectUris ?? []),
-      grant_types: json(input.grantTypes ?? ['client_credentials']), scopes: json(input.scopes ?? []),
-      is_disabled: bool(input.isDisabled, false), is_dynamic: bool(input.isDynamic, false),
+      id: `${input.owner}/${input.name}`,
+      owner: input.owner,
+      name: input.name,
+      display_name: input.displayName ?? input.name,
+      client_id: input.clientId ?? randomToken(16),
+      client_secret_digest: clientSecret === undefined ? null : this.store.digest(clientSecret),
+      token_endpoint_auth_method: method,
+      redirect_uris: json(input.redirectUris ?? []),
+      grant_types: json(input.grantTypes ?? ['client_credentials']),
+      scopes: json(input.scopes ?? []),
+      is_disabled: bool(input.isDisabled, false),
+      is_dynamic: bool(input.isDynamic, false),
       registration_token_digest: input.registrationToken === undefined ? null : this.store.digest(input.registrationToken),
-      created_at: now, updated_at: now
+      created_at: now,
+      updated_at: now
     }
     await this.store.organizations.get(input.owner)
     await guard(`application "${input.name}"`, () => this.store.db.insertInto('applications').values(row).execute())
@@ -464,9 +502,17 @@ export class RoleRepository {
 
 function toPermission (r: PermissionRow): Permission {
   return {
-    id: r.id, owner: r.owner, name: r.name, displayName: r.display_name, description: r.description,
-    roles: parseList(r.roles), resources: parseList(r.resources), actions: parseList(r.actions),
-    effect: r.effect === 'deny' ? 'deny' : 'allow', createdTime: iso(r.created_at), updatedTime: iso(r.updated_at)
+    id: r.id,
+    owner: r.owner,
+    name: r.name,
+    displayName: r.display_name,
+    description: r.description,
+    roles: parseList(r.roles),
+    resources: parseList(r.resources),
+    actions: parseList(r.actions),
+    effect: r.effect === 'deny' ? 'deny' : 'allow',
+    createdTime: iso(r.created_at),
+    updatedTime: iso(r.updated_at)
   }
 }
 
@@ -499,9 +545,17 @@ export class PermissionRepository {
   async create (input: PermissionInput): Promise<Permission> {
     const now = Date.now()
     const row: PermissionRow = {
-      id: `${input.owner}/${input.name}`, owner: input.owner, name: input.name, display_name: input.displayName ?? input.name,
-      description: input.description ?? '', roles: json(input.roles ?? []), resources: json(input.resources ?? []),
-      actions: json(input.actions ?? []), effect: input.effect ?? 'allow', created_at: now, updated_at: now
+      id: `${input.owner}/${input.name}`,
+      owner: input.owner,
+      name: input.name,
+      display_name: input.displayName ?? input.name,
+      description: input.description ?? '',
+      roles: json(input.roles ?? []),
+      resources: json(input.resources ?? []),
+      actions: json(input.actions ?? []),
+      effect: input.effect ?? 'allow',
+      created_at: now,
+      updated_at: now
     }
     await this.store.organizations.get(input.owner)
     await guard(`permission "${row.id}"`, () => this.store.db.insertInto('permissions').values(row).execute())
@@ -532,9 +586,20 @@ export class PermissionRepository {
 
 function toToken (r: TokenRow): TokenRecord {
   return {
-    id: r.id, kind: r.kind === 'refresh' ? 'refresh' : 'access', subject: r.subject, subjectKind: r.subject_kind === 'user' ? 'user' : 'application',
-    clientId: r.client_id, scope: r.scope, audience: r.audience, familyId: r.family_id, sessionId: r.session_id, codeId: r.code_id,
-    expiresAt: r.expires_at, createdAt: r.created_at, revokedAt: r.revoked_at, usedAt: r.used_at
+    id: r.id,
+    kind: r.kind === 'refresh' ? 'refresh' : 'access',
+    subject: r.subject,
+    subjectKind: r.subject_kind === 'user' ? 'user' : 'application',
+    clientId: r.client_id,
+    scope: r.scope,
+    audience: r.audience,
+    familyId: r.family_id,
+    sessionId: r.session_id,
+    codeId: r.code_id,
+    expiresAt: r.expires_at,
+    createdAt: r.created_at,
+    revokedAt: r.revoked_at,
+    usedAt: r.used_at
   }
 }
 
@@ -553,9 +618,20 @@ export class TokenRepository {
 
   async insert (input: TokenInput, q: Q = this.store.db): Promise<TokenRecord> {
     const row: TokenRow = {
-      id: input.id, kind: input.kind, subject: input.subject, subject_kind: input.subjectKind, client_id: input.clientId,
-      scope: input.scope, audience: input.audience, family_id: input.familyId, session_id: input.sessionId, code_id: input.codeId,
-      expires_at: input.expiresAt, created_at: Date.now(), revoked_at: null, used_at: null
+      id: input.id,
+      kind: input.kind,
+      subject: input.subject,
+      subject_kind: input.subjectKind,
+      client_id: input.clientId,
+      scope: input.scope,
+      audience: input.audience,
+      family_id: input.familyId,
+      session_id: input.sessionId,
+      code_id: input.codeId,
+      expires_at: input.expiresAt,
+      created_at: Date.now(),
+      revoked_at: null,
+      used_at: null
     }
     await guard('token', () => q.insertInto('tokens').values(row).execute())
     return toToken(row)
@@ -616,8 +692,18 @@ export class TokenRepository {
 
 function toCode (r: AuthorizationCodeRow): AuthorizationCode {
   return {
-    id: r.id, clientId: r.client_id, userId: r.user_id, sessionId: r.session_id, redirectUri: r.redirect_uri, scope: r.scope,
-    resource: r.resource, codeChallenge: r.code_challenge, nonce: r.nonce, expiresAt: r.expires_at, createdAt: r.created_at, usedAt: r.used_at
+    id: r.id,
+    clientId: r.client_id,
+    userId: r.user_id,
+    sessionId: r.session_id,
+    redirectUri: r.redirect_uri,
+    scope: r.scope,
+    resource: r.resource,
+    codeChallenge: r.code_challenge,
+    nonce: r.nonce,
+    expiresAt: r.expires_at,
+    createdAt: r.created_at,
+    usedAt: r.used_at
   }
 }
 
@@ -626,9 +712,18 @@ export class AuthorizationCodeRepository {
 
   async insert (code: Omit<AuthorizationCode, 'createdAt' | 'usedAt'>): Promise<void> {
     await guard('authorization code', () => this.store.db.insertInto('authorization_codes').values({
-      id: code.id, client_id: code.clientId, user_id: code.userId, session_id: code.sessionId, redirect_uri: code.redirectUri,
-      scope: code.scope, resource: code.resource, code_challenge: code.codeChallenge, nonce: code.nonce,
-      expires_at: code.expiresAt, created_at: Date.now(), used_at: null
+      id: code.id,
+      client_id: code.clientId,
+      user_id: code.userId,
+      session_id: code.sessionId,
+      redirect_uri: code.redirectUri,
+      scope: code.scope,
+      resource: code.resource,
+      code_challenge: code.codeChallenge,
+      nonce: code.nonce,
+      expires_at: code.expiresAt,
+      created_at: Date.now(),
+      used_at: null
     }).execute())
   }
 
@@ -763,8 +858,17 @@ export interface AuditQuery extends PageRequest {
 
 function toAudit (r: AuditEventRow): AuditEvent {
   return {
-    id: r.id, at: r.at, principal: r.principal, principalKind: r.principal_kind, organization: r.organization, clientId: r.client_id,
-    tool: r.tool, outcome: r.outcome as AuditEvent['outcome'], durationMs: r.duration_ms, arguments: JSON.parse(r.arguments), error: r.error
+    id: r.id,
+    at: r.at,
+    principal: r.principal,
+    principalKind: r.principal_kind,
+    organization: r.organization,
+    clientId: r.client_id,
+    tool: r.tool,
+    outcome: r.outcome as AuditEvent['outcome'],
+    durationMs: r.duration_ms,
+    arguments: JSON.parse(r.arguments),
+    error: r.error
   }
 }
 
@@ -774,8 +878,17 @@ export class AuditRepository {
   async insertMany (events: AuditEvent[]): Promise<void> {
     if (events.length === 0) return
     const rows: AuditEventRow[] = events.map(e => ({
-      id: e.id, at: e.at, principal: e.principal, principal_kind: e.principalKind, organization: e.organization, client_id: e.clientId,
-      tool: e.tool, outcome: e.outcome, duration_ms: e.durationMs, arguments: json(e.arguments ?? {}), error: e.error
+      id: e.id,
+      at: e.at,
+      principal: e.principal,
+      principal_kind: e.principalKind,
+      organization: e.organization,
+      client_id: e.clientId,
+      tool: e.tool,
+      outcome: e.outcome,
+      duration_ms: e.durationMs,
+      arguments: json(e.arguments ?? {}),
+      error: e.error
     }))
     await guard('audit event', () => this.store.db.insertInto('audit_events').values(rows).execute())
   }
@@ -859,7 +972,7 @@ export class LoginFailureRepository {
     const now = Date.now()
     return await this.store.transaction(async (trx) => {
       const row = await trx.selectFrom('login_failures').selectAll().where('key', '=', key).executeTakeFirst()
-      const failures = (row === undefined || row.locked_until > 0 && row.locked_until <= now) ? 1 : row.failures + 1
+      const failures = (row === undefined || (row.locked_until > 0 && row.locked_until <= now)) ? 1 : row.failures + 1
       const lockedUntil = failures >= max ? now + lockSeconds * 1000 : 0
       const values = { key, failures: failures >= max ? 0 : failures, first_at: row?.first_at ?? now, locked_until: lockedUntil }
       await trx.insertInto('login_failures').values(values).onConflict(oc => oc.column('key').doUpdateSet({ failures: values.failures, locked_until: values.locked_until })).execute()

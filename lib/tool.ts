@@ -1,0 +1,75 @@
+import type { Static, TObject } from '@sinclair/typebox'
+import type { FastifyBaseLogger } from 'fastify'
+import type { AppConfig } from './config.js'
+import type { Principal } from './principal.js'
+import type { Store } from './storage/store.js'
+
+/**
+ * What one file in `tools/` exports (as its default export, through `defineTool`). The
+ * registry lists it for callers holding every scope in `scopes`, validates arguments against
+ * `input`, and turns the handler's result into MCP content and `structuredContent`.
+ */
+export interface ToolDefinition<I extends TObject = TObject, O extends TObject = TObject> {
+  /** MCP tool name: 1–128 of `[A-Za-z0-9_.-]`, unique. */
+  name: string
+  title: string
+  description: string
+  /** Every scope a caller must hold (`resource:read` / `resource:write`); at least one. */
+  scopes: readonly string[]
+  input: I
+  output: O
+  annotations: ToolAnnotations
+  handler: (input: Static<I>, context: ToolContext) => Promise<Static<O>>
+}
+
+export interface ToolAnnotations {
+  readOnlyHint?: boolean
+  destructiveHint?: boolean
+  idempotentHint?: boolean
+  openWorldHint?: boolean
+}
+
+/** Public facts about a signing key, as tools show them. */
+export interface SigningKeyInfo {
+  kid: string
+  algorithm: string
+  createdTime: string
+  /** When it stopped signing new tokens; absent for the current key. */
+  retiredTime?: string
+  current: boolean
+}
+
+/** Services a tool may use besides the store; tools never talk HTTP. */
+export interface ToolServices {
+  signingKeys: {
+    list: () => Promise<SigningKeyInfo[]>
+    /** Makes a new current key; the old ones stay in the JWKS until their tokens expire. */
+    rotate: () => Promise<SigningKeyInfo>
+  }
+}
+
+export interface ToolContext {
+  principal: Principal
+  store: Store
+  services: ToolServices
+  config: AppConfig
+  log: FastifyBaseLogger
+}
+
+/**
+ * A failure the caller should see: the registry answers it as a result with `isError: true`
+ * and this message. Anything else thrown is an internal error whose message is not shown.
+ */
+export class ToolError extends Error {
+  readonly kind: 'not_found' | 'conflict' | 'forbidden' | 'invalid'
+  constructor (kind: ToolError['kind'], message: string) {
+    super(message)
+    this.name = 'ToolError'
+    this.kind = kind
+  }
+}
+
+/** Identity function that gives a tool module its types. */
+export function defineTool<I extends TObject, O extends TObject> (definition: ToolDefinition<I, O>): ToolDefinition<I, O> {
+  return definition
+}
