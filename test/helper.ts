@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 import pg from 'pg'
 import type { Test } from 'tap'
 import app, { serverOptions, type AppOptions } from '../app.js'
@@ -92,6 +93,8 @@ export interface BuildOptions extends Omit<AppOptions, 'env'> {
   env?: Record<string, string | undefined>
   /** Keep the app's log lines (JSON) in this array instead of discarding them. */
   logs?: string[]
+  /** Runs after the app is registered and before `ready()`: for test-only routes. */
+  extend?: (fastify: FastifyInstance) => void | Promise<void>
 }
 
 export async function testEnv (t: TestContext, env: Record<string, string | undefined> = {}): Promise<Record<string, string | undefined>> {
@@ -118,7 +121,10 @@ export async function build (t: TestContext, opts: BuildOptions = {}): Promise<F
     options.logger = { ...(options.logger as object), level: env.LOG_LEVEL === 'silent' ? 'info' : env.LOG_LEVEL, stream: { write: (line: string) => { logs.push(line) } } } as never
   }
   const fastify = Fastify(options)
-  await fastify.register(app, { printSecret: () => {}, ...opts, env })
+  const { extend, logs: _logs, ...appOptions } = opts
+  // fp: the app's decorators (store, tools, config…) are visible on the instance tests hold.
+  await fastify.register(fp(app), { printSecret: () => {}, ...appOptions, env })
+  if (extend !== undefined) await extend(fastify)
   t.teardown(() => fastify.close())
   await fastify.ready()
   return fastify

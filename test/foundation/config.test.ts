@@ -1,0 +1,74 @@
+import { test } from 'tap'
+import { readFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { ConfigError, EnvSchema, readConfig } from '../../lib/config.js'
+
+test('defaults give a working local configuration', async (t) => {
+  const config = readConfig({})
+  t.equal(config.PORT, 8000)
+  t.equal(config.HOST, '127.0.0.1')
+  t.same(config.database, { engine: 'sqlite', path: './data/iam.db' })
+  t.equal(config.BODY_LIMIT, 1048576)
+  t.equal(config.ACCESS_TOKEN_TTL, 3600)
+  t.equal(config.REGISTRATION, 'open')
+  t.equal(config.REGISTRATION_ORGANIZATION, 'built-in')
+  t.equal(config.IAM_BOOTSTRAP_ADMIN_USERNAME, 'admin')
+  t.equal(config.publicUrl, undefined)
+  t.same(config.allowedOrigins, [])
+})
+
+test('values are parsed: numbers, booleans, lists, URLs', async (t) => {
+  const config = readConfig({
+    PORT: '9001',
+    TRUST_PROXY: 'true',
+    PUBLIC_URL: 'https://IAM.example.com/',
+    ALLOWED_ORIGINS: 'https://a.example.com, http://localhost:6274',
+    ALLOWED_HOSTS: 'iam.internal,Other.Example',
+    DATABASE_URL: 'postgres://u:p@db:5432/iam'
+  })
+  t.equal(config.PORT, 9001)
+  t.equal(config.TRUST_PROXY, true)
+  t.equal(config.publicUrl, 'https://IAM.example.com')
+  t.same(config.allowedOrigins, ['https://a.example.com', 'http://localhost:6274'])
+  t.same(config.allowedHosts, ['iam.internal', 'other.example'])
+  t.same(config.database, { engine: 'postgres', url: 'postgres://u:p@db:5432/iam' })
+})
+
+test('an invalid setting is refused with a message naming it', async (t) => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ PORT: 'eighty' }, /PORT/],
+    [{ PORT: '70000' }, /PORT/],
+    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL/],
+    [{ PUBLIC_URL: 'ftp://x' }, /PUBLIC_URL/],
+    [{ PUBLIC_URL: 'https://x.example/path' }, /PUBLIC_URL/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ TRUST_PROXY: 'maybe' }, /TRUST_PROXY/],
+    [{ COOKIE_SECRET: 'short' }, /COOKIE_SECRET/],
+    [{ REGISTRATION: 'sometimes' }, /REGISTRATION/],
+    [{ REGISTRATION: 'token' }, /REGISTRATION_INITIAL_TOKEN/],
+    [{ ALLOWED_ORIGINS: 'not-an-origin' }, /ALLOWED_ORIGINS/],
+    [{ IAM_BOOTSTRAP_ADMIN_PASSWORD: 'short' }, /IAM_BOOTSTRAP_ADMIN_PASSWORD/],
+    [{ BODY_LIMIT: '-1' }, /BODY_LIMIT/]
+  ]
+  for (const [env, pattern] of cases) {
+    t.throws(() => readConfig(env), { name: 'ConfigError', message: pattern }, JSON.stringify(env))
+  }
+  t.ok(new ConfigError('x') instanceof Error)
+})
+
+test('.env.example lists every setting of the schema, and nothing else', async (t) => {
+  const text = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8')
+  const listed = [...text.matchAll(/^#? ?([A-Z_]+)=/gm)].map(m => m[1]).sort()
+  t.same(listed, Object.keys(EnvSchema.properties).sort())
+})
+
+test('the server refuses to start on a bad setting, naming it', async (t) => {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'server.ts'], {
+    cwd: new URL('../..', import.meta.url).pathname,
+    env: { PATH: process.env.PATH, PORT: 'not-a-port', DATABASE_URL: 'sqlite::memory:' },
+    encoding: 'utf8',
+    timeout: 60000
+  })
+  t.equal(result.status, 1)
+  t.match(result.stderr, /PORT/)
+})

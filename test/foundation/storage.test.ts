@@ -1,0 +1,224 @@
+import { test, type Test } from 'tap'
+import { sql } from 'kysely'
+import { createDatabase, migrate, type DatabaseHandle } from '../../lib/storage/db.js'
+import { Store } from '../../lib/storage/store.js'
+import { StoreError } from '../../lib/storage/errors.js'
+import { readConfig } from '../../lib/config.js'
+import { bootstrap } from '../../lib/bootstrap.js'
+import { createPostgresDatabase, createSqliteDatabase, requirePostgres } from '../helper.js'
+
+async function openStore (t: Test, url: string): Promise<{ handle: DatabaseHandle, store: Store }> {
+  const config = readConfig({ DATABASE_URL: url, IAM_BOOTSTRAP_ADMIN_PASSWORD: 'bootstrap-password', IAM_BOOTSTRAP_CLIENT_SECRET: 'bootstrap-secret-0123456789' })
+  const handle = createDatabase(config.database)
+  t.teardown(() => handle.close())
+  const store = new Store(handle.db, handle.engine)
+  await migrate(handle, () => bootstrap(store, config, () => {}))
+  return { handle, store }
+}
+
+function rejectsWith (t: Test, promise: Promise<unknown>, code: StoreError['code'], message?: RegExp, what?: string): Promise<void> {
+  return t.rejects(promise, { name: 'StoreError', code, ...(message ? { message } : {}) }, what)
+}
+
+async function repositorySuite (t: Test, url: () => Promise<string>): Promise<void> {
+  const { handle, store } = await openStore(t, await url())
+
+  await t.test('migrations are recorded and a second run changes nothing', async (t) => {
+    const before = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(handle.db)
+    t.same(before.rows.map(r => r.name), ['0001_initial'])
+    await migrate(handle)
+    const after = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(handle.db)
+    t.same(after.rows, before.rows)
+  })
+
+  await t.test('organizations: create, read, update, delete, conflicts', async (t) => {
+    const org = await store.organizations.create({ name: 'acme', displayName: 'Acme' })
+    t.match(org, { id: 'admin/acme', owner: 'admin', name: 'acme', displayName: 'Acme' })
+    t.same(await store.organizations.get('admin/acme'), org)
+    t.same(await store.organizations.get('acme'), org)
+    await rejectsWith(t, store.organizations.create({ name: 'acme' }), 'conflict', /organization "acme" already exists/)
+    const updated = await store.organizations.update('admin/acme', { displayName: 'Acme Inc.' })
+    t.equal(updated.displayName, 'Acme Inc.')
+    await rejectsWith(t, store.organizations.get('admin/nope'), 'not_found', /not found/)
+    await store.users.create({ owner: 'acme', name: 'wile' })
+    await rejectsWith(t, store.organizations.delete('admin/acme'), 'conflict', /cascade/)
+    await store.organizations.delete('admin/acme', true)
+    await rejectsWith(t, store.users.get('acme/wile'), 'not_found')
+    await rejectsWith(t, store.organizations.get('acme'), 'not_found')
+  })
+
+  await t.test('users: hashing, look-alike names, updates, last admin', async (t) => {
+    await store.organizations.create({ name: 'org1' })
+    const user = await store.users.create({ owner: 'org1', name: 'Alice', password: 'correct horse', email: 'a@example.com' })
+    t.match(user, { id: 'org1/Alice', hasPassword: true, isAdmin: false, isForbidden: false, email: 'a@example.com' })
+    t.notOk('passwordHash' in user || 'password_hash' in user, 'no hash in the model')
+    const row = await handle.db.selectFrom('users').select('password_hash').where('id', '=', 'org1/Alice').executeTakeFirstOrThrow()
+    t.match(row.password_hash, /^scrypt\$/)
+    t.notMatch(row.password_hash, /correct horse/)
+    await rejectsWith(t, store.users.create({ owner: 'org1', name: 'ALICE' }), 'conflict', /look-alike/)
+    await rejectsWith(t, store.users.create({ owner: 'org1', name: 'ａｌｉｃｅ' }), 'conflict', undefined, 'full-width look-alike')
+    await rejectsWith(t, store.users.create({ owner: 'missing', name: 'bob' }), 'not_found', /organization/)
+    t.ok(await store.users.authenticate('org1', 'alice', 'correct horse'), 'case-folded login')
+    t.notOk(await store.users.authenticate('org1', 'alice', 'wrong'))
+    t.notOk(await store.users.authenticate('org1', 'nobody', 'correct horse'))
+    const forbidden = await store.users.update('org1/Alice', { isForbidden: true, displayName: 'Al' })
+    t.match(forbidden, { isForbidden: true, displayName: 'Al' })
+    t.notOk(await store.users.authenticate('org1', 'alice', 'correct horse'), 'a forbidden user cannot log in')
+    t.equal(await store.users.countGlobalAdmins(), 1)
+    await rejectsWith(t, store.users.update('built-in/admin', { isForbidden: true }), 'conflict', /last global admin/)
+    await rejectsWith(t, store.users.delete('built-in/admin'), 'conflict', /last global admin/)
+    await store.users.delete('org1/Alice')
+    await rejectsWith(t, store.users.get('org1/Alice'), 'not_found')
+  })
+
+  await t.test('users: listing pages through everything once, with filter', async (t) => {
+    await store.organizations.create({ name: 'paging' })
+    for (let i = 0; i < 7; i++) await store.users.create({ owner: 'paging', name: `user${i}`, email: i === 3 ? 'special@example.com' : '' })
+    const seen: string[] = []
+    let cursor: string | undefined
+    do {
+      const page = await store.users.list({ owner: 'paging', limit: 3, cursor })
+      t.ok(page.items.length <= 3)
+      seen.push(...page.items.map(u => u.name))
+      cursor = page.nextCursor
+    } while (cursor !== undefined)
+    t.same(seen, ['user0', 'user1', 'user2', 'user3', 'user4', 'user5', 'user6'])
+    const filtered = await store.users.list({ owner: 'paging', filter: 'SPECIAL' })
+    t.same(filtered.items.map(u => u.name), ['user3'])
+    const percent = await store.users.list({ owner: 'paging', filter: '%' })
+    t.same(percent.items, [], 'LIKE wildcards in a filter are literal')
+    await rejectsWith(t, store.users.list({ cursor: 'garbage' }), 'invalid', /cursor/)
+    await rejectsWith(t, store.users.list({ limit: 501 }), 'invalid', /limit/)
+  })
+
+  await t.test('applications: secrets only as digests, constant-time check', async (t) => {
+    const { application, clientSecret } = await store.applications.create({ owner: 'built-in', name: 'svc', scopes: ['user:read'] })
+    t.type(clientSecret, 'string')
+    t.match(application, { id: 'built-in/svc', scopes: ['user:read'], grantTypes: ['client_credentials'], isDisabled: false })
+    const row = await handle.db.selectFrom('applications').selectAll().where('name', '=', 'svc').executeTakeFirstOrThrow()
+    t.not(row.client_secret_digest, clientSecret)
+    t.ok(await store.applications.authenticate(application.clientId, clientSecret!))
+    t.notOk(await store.applications.authenticate(application.clientId, 'wrong'))
+    t.notOk(await store.applications.authenticate('unknown', clientSecret!))
+    await rejectsWith(t, store.applications.create({ owner: 'built-in', name: 'svc' }), 'conflict')
+    const rotated = await store.applications.rotateSecret('built-in/svc')
+    t.notOk(await store.applications.authenticate(application.clientId, clientSecret!), 'old secret stops working')
+    t.ok(await store.applications.authenticate(application.clientId, rotated.clientSecret))
+    const disabled = await store.applications.update('built-in/svc', { isDisabled: true, scopes: ['user:read', 'user:write'] })
+    t.match(disabled, { isDisabled: true, scopes: ['user:read', 'user:write'] })
+    const pub = await store.applications.create({ owner: 'built-in', name: 'spa', tokenEndpointAuthMethod: 'none', redirectUris: ['http://127.0.0.1/cb'] })
+    t.equal(pub.clientSecret, undefined)
+    await rejectsWith(t, store.applications.rotateSecret('built-in/spa'), 'invalid', /public client/)
+    await store.applications.delete('built-in/svc')
+    t.equal(await store.applications.findByName('svc'), undefined)
+  })
+
+  await t.test('roles and permissions', async (t) => {
+    await store.organizations.create({ name: 'rbac' })
+    await store.users.create({ owner: 'rbac', name: 'carol' })
+    const role = await store.roles.create({ owner: 'rbac', name: 'editor', description: 'edits' })
+    t.match(role, { id: 'rbac/editor', description: 'edits' })
+    await store.roles.assign('rbac/carol', 'rbac/editor')
+    await rejectsWith(t, store.roles.assign('rbac/carol', 'rbac/editor'), 'conflict')
+    await rejectsWith(t, store.roles.assign('rbac/nobody', 'rbac/editor'), 'not_found')
+    t.same(await store.roles.ofUser('rbac/carol'), ['rbac/editor'])
+    t.same(await store.roles.members('rbac/editor'), ['rbac/carol'])
+    await store.roles.unassign('rbac/carol', 'rbac/editor')
+    await rejectsWith(t, store.roles.unassign('rbac/carol', 'rbac/editor'), 'not_found')
+    t.equal((await store.roles.update('rbac/editor', { displayName: 'Editor' })).displayName, 'Editor')
+    const perm = await store.permissions.create({ owner: 'rbac', name: 'write-docs', roles: ['rbac/editor'], resources: ['docs'], actions: ['write'] })
+    t.match(perm, { effect: 'allow', roles: ['rbac/editor'], actions: ['write'] })
+    await rejectsWith(t, store.permissions.create({ owner: 'rbac', name: 'write-docs' }), 'conflict')
+    t.equal((await store.permissions.update('rbac/write-docs', { effect: 'deny' })).effect, 'deny')
+    t.equal((await store.permissions.list({ owner: 'rbac' })).items.length, 1)
+    await store.permissions.delete('rbac/write-docs')
+    await store.roles.delete('rbac/editor')
+    await rejectsWith(t, store.roles.get('rbac/editor'), 'not_found')
+  })
+
+  await t.test('tokens, sessions, codes, consents, audit, settings, keys, change feed', async (t) => {
+    const changes: string[] = []
+    store.changes.on('change', c => changes.push(`${c.kind}:${c.ref}`))
+    const now = Date.now()
+    const base = { kind: 'refresh' as const, subject: 'built-in/admin', subjectKind: 'user' as const, clientId: 'c', scope: 'user:read', audience: 'http://x', sessionId: null, codeId: 'code1', expiresAt: now + 60000 }
+    await store.tokens.insert({ ...base, id: 't1', familyId: 'f1' })
+    await store.tokens.insert({ ...base, id: 't2', familyId: 'f1' })
+    await rejectsWith(t, store.tokens.insert({ ...base, id: 't1', familyId: null }), 'conflict')
+    t.equal(await store.tokens.markUsed('t1'), true)
+    t.equal(await store.tokens.markUsed('t1'), false, 'a second use is a replay')
+    t.equal(await store.tokens.revokeFamily('f1'), 2)
+    t.equal(await store.tokens.revokeFamily('f1'), 0, 'already revoked')
+    t.same((await store.tokens.revokedUnexpired()).sort(), ['t1', 't2'])
+    t.same(changes.filter(c => c.startsWith('token.revoked')).sort(), ['token.revoked:t1', 'token.revoked:t2'])
+    const feed = await store.changes.since(now - 1000)
+    t.ok(feed.some(c => c.kind === 'token.revoked' && c.ref === 't1'), 'other instances see it in the feed')
+    t.equal((await store.tokens.list({ subject: 'built-in/admin' })).items.length, 2)
+
+    const session = await store.sessions.create({ userId: 'built-in/admin', userAgent: 'ua', ip: '127.0.0.1', ttlSeconds: 60 })
+    t.ok(await store.sessions.findActive(session.id))
+    t.equal(await store.sessions.end(session.id), true)
+    t.equal(await store.sessions.end(session.id), false)
+    t.equal(await store.sessions.findActive(session.id), undefined)
+
+    await store.codes.insert({ id: 'code-digest', clientId: 'c', userId: 'built-in/admin', sessionId: null, redirectUri: 'http://127.0.0.1/cb', scope: 'user:read', resource: 'http://x', codeChallenge: 'abc', nonce: null, expiresAt: now + 60000 })
+    t.match(await store.codes.consume('code-digest'), { used: false, code: { clientId: 'c' } })
+    t.match(await store.codes.consume('code-digest'), { used: true })
+    t.equal(await store.codes.consume('nope'), undefined)
+
+    t.same(await store.consents.get('u', 'c'), [])
+    await store.consents.grant('u', 'c', ['a:read'])
+    await store.consents.grant('u', 'c', ['a:read', 'b:read'])
+    t.same(await store.consents.get('u', 'c'), ['a:read', 'b:read'])
+
+    await store.audit.insertMany([1, 2, 3].map(i => ({ id: `e${i}`, at: now + i, principal: 'p', principalKind: 'user', organization: 'built-in', clientId: '', tool: i === 2 ? 'add_user' : 'get_users', outcome: 'success' as const, durationMs: 1.5, arguments: { i }, error: '' })))
+    const first = await store.audit.list({ limit: 2 })
+    t.same(first.items.map(e => e.id), ['e3', 'e2'], 'newest first')
+    const second = await store.audit.list({ limit: 2, cursor: first.nextCursor })
+    t.same(second.items.map(e => e.id), ['e1'])
+    t.same((await store.audit.list({ tool: 'add_user' })).items[0].arguments, { i: 2 })
+
+    const a = await store.settings.getOrCreate('k', () => 'first')
+    const b = await store.settings.getOrCreate('k', () => 'second')
+    t.same([a, b], [{ value: 'first', created: true }, { value: 'first', created: false }])
+
+    const keys = await store.signingKeys.list()
+    t.equal(keys.filter(k => k.retiredAt === null).length, 1, 'bootstrap made one current key')
+
+    const locked = []
+    for (let i = 0; i < 3; i++) locked.push(await store.loginFailures.fail('built-in/x', 3, 60))
+    t.equal(locked[1].lockedUntil, 0)
+    t.ok(locked[2].lockedUntil > Date.now(), 'third failure locks')
+    await store.loginFailures.reset('built-in/x')
+    t.equal(await store.loginFailures.lockedUntil('built-in/x'), 0)
+  })
+}
+
+test('SQLite: repositories', async (t) => {
+  await repositorySuite(t, async () => createSqliteDatabase(t))
+})
+
+test('PostgreSQL: repositories', async (t) => {
+  if (!await requirePostgres(t)) return
+  await repositorySuite(t, () => createPostgresDatabase(t))
+})
+
+test('PostgreSQL: two instances migrating and bootstrapping at once do not race', async (t) => {
+  if (!await requirePostgres(t)) return
+  const url = await createPostgresDatabase(t)
+  const printed: string[] = []
+  const config = readConfig({ DATABASE_URL: url })
+  const handles = [createDatabase(config.database), createDatabase(config.database), createDatabase(config.database)]
+  t.teardown(() => Promise.all(handles.map(h => h.close())))
+  await Promise.all(handles.map(h => migrate(h, () => bootstrap(new Store(h.db, h.engine), config, line => printed.push(line)))))
+  const db = handles[0].db
+  const count = async (table: 'organizations' | 'users' | 'applications' | 'signing_keys' | 'settings'): Promise<number> =>
+    Number((await db.selectFrom(table).select(eb => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
+  t.equal(await count('organizations'), 1)
+  t.equal(await count('users'), 1)
+  t.equal(await count('applications'), 1)
+  t.equal(await count('signing_keys'), 1)
+  t.equal(await count('settings'), 1, 'one secret-digest key shared by every instance')
+  t.equal(printed.filter(l => /admin/.test(l) && /password/.test(l)).length, 1, 'the admin password is printed once')
+  const migrations = await sql<{ name: string }>`select name from kysely_migration`.execute(db)
+  t.equal(migrations.rows.length, 1)
+})
