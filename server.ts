@@ -1,5 +1,6 @@
 import Fastify from 'fastify'
 import closeWithGrace from 'close-with-grace'
+import fp from 'fastify-plugin'
 import app, { serverOptions } from './app.js'
 import { ConfigError, readConfig } from './lib/config.js'
 
@@ -23,7 +24,9 @@ closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT }, async function ({ signal, err
 })
 
 try {
-  await server.register(app)
+  // fp: the app's error and not-found handlers and decorators apply to the whole server,
+  // exactly as in the tests.
+  await server.register(fp(app))
   await server.listen({ port: config.PORT, host: config.HOST })
 } catch (err) {
   server.log.fatal({ err }, 'start-up failed')
