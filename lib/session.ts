@@ -1,0 +1,65 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Session, User } from './storage/models.js'
+
+/** The session cookie's name. */
+export const SESSION_COOKIE = 'iam_session'
+
+/** The session cookie's attributes: signed, HttpOnly, SameSite=Lax, Secure under https. */
+export function sessionCookieOptions (fastify: FastifyInstance, request: FastifyRequest, maxAgeSeconds?: number) {
+  return {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    secure: fastify.publicBase(request).startsWith('https:'),
+    signed: true,
+    ...(maxAgeSeconds === undefined ? {} : { maxAge: maxAgeSeconds })
+  }
+}
+
+/**
+ * Opens a session for a user who has just proved who they are, stores it (so that logging out
+ * holds on every instance) and sets the signed cookie on the reply.
+ */
+export async function createSession (fastify: FastifyInstance, request: FastifyRequest, reply: FastifyReply, user: User): Promise<Session> {
+  const session = await fastify.store.sessions.create({
+    userId: user.id,
+    userAgent: String(request.headers['user-agent'] ?? ''),
+    ip: request.ip,
+    ttlSeconds: fastify.config.SESSION_TTL
+  })
+  reply.setCookie(SESSION_COOKIE, session.id, sessionCookieOptions(fastify, request, fastify.config.SESSION_TTL))
+  return session
+}
+
+/**
+ * The session id the request's cookie carries, when the cookie is present and its signature
+ * valid (`undefined` when absent, `false` when forged). Whether the session is still active is
+ * for the caller to ask (`fastify.authState.activeSession`).
+ */
+export function readSessionCookie (request: FastifyRequest): string | undefined | false {
+  const raw = request.cookies[SESSION_COOKIE]
+  if (raw === undefined || raw === '') return undefined
+  const unsigned = request.unsignCookie(raw)
+  return unsigned.valid && unsigned.value !== null && unsigned.value !== '' ? unsigned.value : false
+}
+
+/** The active session (and its user) the request's cookie names, or undefined. */
+export async function readSession (fastify: FastifyInstance, request: FastifyRequest): Promise<{ session: Session, user: User } | undefined> {
+  const id = readSessionCookie(request)
+  if (id === undefined || id === false) return undefined
+  const session = await fastify.authState.activeSession(id)
+  if (session === undefined) return undefined
+  const user = await fastify.authState.user(session.userId)
+  if (user === undefined || user.isForbidden) return undefined
+  return { session, user }
+}
+
+/** Ends the request's session in the database (every instance) and clears the cookie. */
+export async function endSession (fastify: FastifyInstance, request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
+  const id = readSessionCookie(request)
+  reply.clearCookie(SESSION_COOKIE, sessionCookieOptions(fastify, request))
+  if (id === undefined || id === false) return false
+  const ended = await fastify.store.sessions.end(id)
+  fastify.authState.forgetSession(id)
+  return ended
+}

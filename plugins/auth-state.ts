@@ -1,0 +1,185 @@
+import fp from 'fastify-plugin'
+import type { Change } from '../lib/storage/store.js'
+import type { Application, Session, User } from '../lib/storage/models.js'
+import { StoreError } from '../lib/storage/errors.js'
+import { BoundedCache } from '../lib/oauth/bounded-cache.js'
+import { CLOCK_TOLERANCE_MS } from '../lib/jwt.js'
+
+/**
+ * What authentication needs to know about revocations and account status, held in memory so
+ * that the hot path never waits for the database. Loaded at start, updated at once by this
+ * instance's change events and, for other instances, by polling the change feed every
+ * REVOCATION_POLL_INTERVAL ms. When the feed cannot be read for more than a second, `assertFresh`
+ * throws (the caller answers 503) rather than trust stale data.
+ */
+export interface AuthState {
+  /** Throws StoreError('unavailable') when revocation data is older than the freshness bound. */
+  assertFresh: () => void
+  isRevoked: (jti: string) => boolean
+  /** The user, or undefined when it does not exist (memoized until it changes). */
+  user: (id: string) => Promise<User | undefined>
+  /** The application with this client id (memoized until it changes). */
+  application: (clientId: string) => Promise<Application | undefined>
+  /** The session when it exists, has not ended and has not expired. */
+  activeSession: (id: string) => Promise<Session | undefined>
+  /**
+   * The application these client credentials belong to, or undefined. Verified results are
+   * kept (keyed by the secret's keyed digest) until the application changes.
+   */
+  authenticateClient: (clientId: string, clientSecret: string) => Promise<Application | undefined>
+  /** Forgets a session at once (this instance ended it). */
+  forgetSession: (id: string) => void
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    authState: AuthState
+  }
+}
+
+/** Revocation data older than this fails requests closed (DESIGN.md: one second). */
+export const FRESHNESS_MS = 1000
+/** Polls re-read this much of the feed before the last poll: late commits and clock skew. */
+const POLL_OVERLAP_MS = 5000
+/** Changes older than this are pruned from the database. */
+const CHANGE_RETENTION_MS = 10 * 60_000
+const PRUNE_INTERVAL_MS = 60_000
+/** Memoized accounts are re-read at least this often, even without a change event. */
+const MEMO_TTL_MS = 5 * 60_000
+const MEMO_MAX = 10_000
+const CREDENTIAL_MAX = 10_000
+
+type Memo<V> = BoundedCache<string, V | undefined>
+
+export default fp(async function authState (fastify) {
+  const { store, config } = fastify
+  const revoked = new Map<string, number>()
+  // A revoked access token cannot outlive its lifetime past the moment of revocation.
+  const revokedRetentionMs = config.ACCESS_TOKEN_TTL * 1000 + CLOCK_TOLERANCE_MS + POLL_OVERLAP_MS
+
+  const users: Memo<User> = new BoundedCache(MEMO_MAX, MEMO_TTL_MS)
+  const applications: Memo<Application> = new BoundedCache(MEMO_MAX, MEMO_TTL_MS)
+  const sessions: Memo<Session> = new BoundedCache(MEMO_MAX, MEMO_TTL_MS)
+  // `${clientId}:${digest(secret)}` → client id: a secret verified once is not looked up again.
+  const credentials = new BoundedCache<string, string>(CREDENTIAL_MAX, MEMO_TTL_MS)
+  // Bumped on every invalidation: a lookup that raced a change does not memoize its result.
+  let generation = 0
+
+  function apply (change: Change): void {
+    generation++
+    switch (change.kind) {
+      case 'token.revoked':
+        revoked.set(change.ref, Date.now())
+        break
+      case 'user.changed':
+        users.delete(change.ref)
+        break
+      case 'application.changed':
+        applications.delete(change.ref)
+        credentials.deleteWhere(clientId => clientId === change.ref)
+        break
+      case 'session.ended':
+        sessions.delete(change.ref)
+        break
+      default:
+        break
+    }
+  }
+
+  async function memoized<V> (memo: Memo<V>, key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
+    const now = Date.now()
+    const hit = memo.get(key, now)
+    if (hit !== undefined) return hit
+    const before = generation
+    const value = await load()
+    // Only results that no change overtook are kept; absent ones are not (creation is silent).
+    if (value !== undefined && generation === before) memo.set(key, value, now + MEMO_TTL_MS)
+    return value
+  }
+
+  // Start: the deny-list of revoked, unexpired tokens, fresh as of `loadedAt`.
+  const loadedAt = Date.now()
+  for (const id of await store.tokens.revokedUnexpired()) revoked.set(id, loadedAt)
+  let freshAt = loadedAt
+  let polledFrom = loadedAt
+  const seen = new Map<string, number>()
+
+  const onChange = (change: Change): void => { apply(change) }
+  store.changes.on('change', onChange)
+
+  let polling = false
+  async function poll (): Promise<void> {
+    if (polling) return
+    polling = true
+    const started = Date.now()
+    try {
+      const changes = await store.changes.since(polledFrom - POLL_OVERLAP_MS)
+      for (const change of changes) {
+        if (seen.has(change.id)) continue
+        seen.set(change.id, change.at)
+        // Replayed into the feed so every listener (keys, caches) hears other instances too.
+        store.changes.emit('change', change)
+      }
+      for (const [id, at] of seen) if (at < started - 2 * POLL_OVERLAP_MS) seen.delete(id)
+      polledFrom = started
+      freshAt = started
+    } catch (err) {
+      fastify.log.warn({ err }, 'could not refresh revocation data')
+    } finally {
+      polling = false
+    }
+  }
+  const poller = setInterval(() => { poll().catch(() => {}) }, config.REVOCATION_POLL_INTERVAL)
+  poller.unref()
+
+  const pruner = setInterval(() => {
+    const now = Date.now()
+    for (const [id, at] of revoked) if (at + revokedRetentionMs < now) revoked.delete(id)
+    users.prune(now)
+    applications.prune(now)
+    sessions.prune(now)
+    credentials.prune(now)
+    store.changes.prune(now - CHANGE_RETENTION_MS).catch(err => { fastify.log.warn({ err }, 'could not prune the change feed') })
+  }, PRUNE_INTERVAL_MS)
+  pruner.unref()
+
+  fastify.addHook('onClose', async () => {
+    clearInterval(poller)
+    clearInterval(pruner)
+    store.changes.off('change', onChange)
+  })
+
+  const state: AuthState = {
+    assertFresh () {
+      if (Date.now() - freshAt > FRESHNESS_MS) {
+        throw new StoreError('unavailable', 'revocation data could not be refreshed')
+      }
+    },
+    isRevoked: (jti) => revoked.has(jti),
+    user: (id) => memoized(users, id, () => store.users.find(id)),
+    application: (clientId) => memoized(applications, clientId, () => store.applications.findByClientId(clientId)),
+    async activeSession (id) {
+      const session = await memoized(sessions, id, () => store.sessions.find(id))
+      if (session === undefined || session.endedAt !== null || session.expiresAt <= Date.now()) return undefined
+      return session
+    },
+    async authenticateClient (clientId, clientSecret) {
+      const key = `${clientId}:${store.digest(clientSecret)}`
+      if (credentials.get(key) === undefined) {
+        const before = generation
+        const app = await store.applications.authenticate(clientId, clientSecret)
+        if (app === undefined) return undefined
+        if (generation === before) {
+          credentials.set(key, app.clientId)
+          applications.set(app.clientId, app)
+        }
+        return app
+      }
+      return await state.application(clientId)
+    },
+    forgetSession (id) {
+      sessions.delete(id)
+    }
+  }
+  fastify.decorate('authState', state)
+}, { name: 'auth-state', dependencies: ['config', 'storage'], fastify: '5.x' })

@@ -1,0 +1,243 @@
+import fp from 'fastify-plugin'
+import fastifyBasicAuth from '@fastify/basic-auth'
+import type { FastifyRequest } from 'fastify'
+import type { AuthFailure, AuthResult, Principal } from '../lib/principal.js'
+import type { Application } from '../lib/storage/models.js'
+import { StoreError } from '../lib/storage/errors.js'
+import { expandScopes, parseScope } from '../lib/scopes.js'
+import { BoundedCache } from '../lib/oauth/bounded-cache.js'
+import { BUILT_IN } from '../lib/bootstrap.js'
+import { readSessionCookie } from '../lib/session.js'
+import { audienceMatches, CLOCK_TOLERANCE_MS, decodeJwtHeader, describeJwtError, JWT_ALGORITHM, type AccessTokenClaims } from '../lib/jwt.js'
+
+export type TokenCheck = { ok: true, claims: AccessTokenClaims, principal: Principal } | { ok: false, description: string }
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * Who is calling, by the three ways in (DESIGN.md order): Bearer access token, HTTP Basic
+     * client credentials, session cookie. Never reads the query string. A present but bad
+     * `Authorization` header is a failure even when a valid cookie is also sent. Throws
+     * StoreError('unavailable') when revocation data is stale (answer 503).
+     */
+    authenticate: (request: FastifyRequest) => Promise<AuthResult>
+    /**
+     * Checks an access token this service signed: signature (our keys, RS256), `typ`,
+     * `iss` = `issuer`, `exp`/`nbf`, not revoked, subject and client still enabled. The
+     * audience is checked only when `audiences` is given. For introspection and userinfo.
+     */
+    verifyAccessToken: (token: string, issuer: string, audiences?: readonly string[]) => Promise<TokenCheck>
+  }
+}
+
+/** Verified tokens kept in memory, keyed by the token string; each entry expires with its token. */
+const TOKEN_CACHE_MAX = 10_000
+
+interface VerifiedToken {
+  claims: AccessTokenClaims
+  scopes: ReadonlySet<string>
+}
+
+function invalid (description: string): { ok: false, failure: AuthFailure } {
+  return { ok: false, failure: { reason: 'invalid_token', description } }
+}
+
+/** Parses the claims fast-jwt verified into our shape; undefined when a claim has the wrong type. */
+function toClaims (payload: Record<string, unknown>): AccessTokenClaims | undefined {
+  const { iss, sub, aud, exp, iat, jti, scope, client_id: clientId, sub_kind: subKind, sid } = payload
+  if (typeof iss !== 'string' || typeof sub !== 'string' || typeof exp !== 'number' || typeof iat !== 'number') return undefined
+  if (typeof jti !== 'string' || typeof clientId !== 'string' || (scope !== undefined && typeof scope !== 'string')) return undefined
+  if (subKind !== 'user' && subKind !== 'application') return undefined
+  if (sid !== undefined && typeof sid !== 'string') return undefined
+  if (typeof aud !== 'string' && !Array.isArray(aud)) return undefined
+  return { ...(payload as unknown as AccessTokenClaims), scope: scope ?? '' }
+}
+
+export default fp(async function auth (fastify) {
+  const { authState, signingKeys, tools } = fastify
+  const verified = new BoundedCache<string, VerifiedToken>(TOKEN_CACHE_MAX)
+  // Expanded scope sets of applications acting for themselves, per (immutable) application object.
+  const appScopes = new WeakMap<Application, ReadonlySet<string>>()
+  // What the Basic validator found, per request.
+  const basicResults = new WeakMap<FastifyRequest, Application>()
+
+  class InvalidClient extends Error {}
+
+  await fastify.register(fastifyBasicAuth, {
+    // Lax parsing tolerates extra whitespace; errors are ours to map (no `authenticate` header).
+    strictCredentials: false,
+    async validate (clientId: string, clientSecret: string, request: FastifyRequest) {
+      const app = await authState.authenticateClient(decodeFormComponent(clientId), decodeFormComponent(clientSecret))
+      if (app === undefined || app.isDisabled) throw new InvalidClient('invalid client credentials')
+      basicResults.set(request, app)
+    }
+  })
+
+  function scopesOf (app: Application): ReadonlySet<string> {
+    let scopes = appScopes.get(app)
+    if (scopes === undefined) {
+      scopes = new Set(expandScopes(app.scopes, tools.scopes))
+      appScopes.set(app, scopes)
+    }
+    return scopes
+  }
+
+  function applicationPrincipal (app: Application, via: Principal['via']): Principal {
+    return {
+      kind: 'application',
+      id: app.id,
+      organization: app.owner,
+      name: app.name,
+      isAdmin: false,
+      isGlobalAdmin: app.owner === BUILT_IN,
+      clientId: app.clientId,
+      scopes: scopesOf(app),
+      via
+    }
+  }
+
+  /** Signature, algorithm, `typ`, time claims — cached per token string until it expires. */
+  async function verifySignature (token: string): Promise<VerifiedToken | string> {
+    const now = Date.now()
+    const hit = verified.get(token, now)
+    if (hit !== undefined) return hit
+    const header = decodeJwtHeader(token)
+    if (header === undefined) return 'the token is malformed'
+    if (header.alg !== JWT_ALGORITHM) return 'the token algorithm is not accepted'
+    if (typeof header.kid !== 'string') return 'the token names no signing key'
+    if (header.crit !== undefined) return 'the token has critical headers this service does not understand'
+    const key = await signingKeys.resolve(header.kid)
+    if (key === undefined) return 'the token was not signed by this service'
+    let claims: AccessTokenClaims | undefined
+    try {
+      claims = toClaims(key.verifyAccessToken(token))
+    } catch (err) {
+      return describeJwtError(err)
+    }
+    if (claims === undefined) return 'the token has malformed claims'
+    const entry: VerifiedToken = { claims, scopes: new Set(parseScope(claims.scope)) }
+    verified.set(token, entry, claims.exp * 1000 + CLOCK_TOLERANCE_MS)
+    return entry
+  }
+
+  async function checkToken (token: string, issuer: string, audiences?: readonly string[]): Promise<TokenCheck> {
+    const result = await verifySignature(token)
+    if (typeof result === 'string') return { ok: false, description: result }
+    const { claims, scopes } = result
+    if (claims.exp * 1000 + CLOCK_TOLERANCE_MS <= Date.now()) return { ok: false, description: 'the token has expired' }
+    if (claims.iss !== issuer) return { ok: false, description: 'the token was issued for another issuer' }
+    if (audiences !== undefined && !audienceMatches(claims.aud, audiences)) return { ok: false, description: 'the token is not meant for this resource' }
+    authState.assertFresh()
+    if (authState.isRevoked(claims.jti)) return { ok: false, description: 'the token has been revoked' }
+    if (claims.sid !== undefined && await authState.activeSession(claims.sid) === undefined) {
+      return { ok: false, description: 'the session the token was issued through has ended' }
+    }
+    const client = await authState.application(claims.client_id)
+    if (client === undefined || client.isDisabled) return { ok: false, description: 'the client is disabled or no longer exists' }
+    let principal: Principal
+    if (claims.sub_kind === 'application') {
+      if (client.id !== claims.sub) return { ok: false, description: 'the token subject does not match its client' }
+      principal = { ...applicationPrincipal(client, 'bearer'), scopes }
+    } else {
+      const user = await authState.user(claims.sub)
+      if (user === undefined || user.isForbidden) return { ok: false, description: 'the user is forbidden or no longer exists' }
+      principal = {
+        kind: 'user',
+        id: user.id,
+        organization: user.owner,
+        name: user.name,
+        isAdmin: user.isAdmin,
+        isGlobalAdmin: user.isAdmin && user.owner === BUILT_IN,
+        clientId: claims.client_id,
+        scopes,
+        via: 'bearer'
+      }
+    }
+    principal.tokenId = claims.jti
+    if (claims.sid !== undefined) principal.sessionId = claims.sid
+    return { ok: true, claims, principal }
+  }
+
+  async function bearer (request: FastifyRequest, token: string): Promise<AuthResult> {
+    if (token === '') return invalid('the bearer token is empty')
+    const base = fastify.publicBase(request)
+    const result = await checkToken(token, base, [base, `${base}/api/mcp`])
+    return result.ok ? { ok: true, principal: result.principal } : invalid(result.description)
+  }
+
+  function basic (request: FastifyRequest): Promise<AuthResult> {
+    authState.assertFresh()
+    return new Promise((resolve, reject) => {
+      // @fastify/basic-auth parses the header (RFC 7617) and calls `validate`; its reply
+      // argument is only used for its own challenge, which is not configured.
+      fastify.basicAuth(request, undefined as never, (err?: Error) => {
+        if (err instanceof StoreError) return reject(err)
+        if (err !== undefined && !(err instanceof InvalidClient) && (err as { statusCode?: number }).statusCode !== 401) return reject(err)
+        const app = basicResults.get(request)
+        if (err !== undefined || app === undefined) {
+          return resolve({ ok: false, failure: { reason: 'invalid_client', description: 'invalid client credentials' } })
+        }
+        resolve({ ok: true, principal: applicationPrincipal(app, 'basic') })
+      })
+    })
+  }
+
+  async function session (request: FastifyRequest, id: string): Promise<AuthResult> {
+    const origin = request.headers.origin
+    // A cookie is ambient: a cross-site page must not use it (SameSite=Lax, plus this check).
+    if (origin !== undefined && !fastify.isAllowedOrigin(request, origin)) {
+      return { ok: false, failure: { reason: 'invalid_session', description: 'cross-origin request with a session cookie' } }
+    }
+    if (request.headers['sec-fetch-site'] === 'cross-site') {
+      return { ok: false, failure: { reason: 'invalid_session', description: 'cross-site request with a session cookie' } }
+    }
+    authState.assertFresh()
+    const active = await authState.activeSession(id)
+    if (active === undefined) return { ok: false, failure: { reason: 'invalid_session', description: 'the session has ended' } }
+    const user = await authState.user(active.userId)
+    if (user === undefined || user.isForbidden) return { ok: false, failure: { reason: 'invalid_session', description: 'the user is forbidden or no longer exists' } }
+    return {
+      ok: true,
+      principal: {
+        kind: 'user',
+        id: user.id,
+        organization: user.owner,
+        name: user.name,
+        isAdmin: user.isAdmin,
+        isGlobalAdmin: user.isAdmin && user.owner === BUILT_IN,
+        clientId: null,
+        scopes: null,
+        via: 'session',
+        sessionId: active.id
+      }
+    }
+  }
+
+  fastify.decorate('verifyAccessToken', checkToken)
+
+  fastify.decorate('authenticate', async function authenticate (request: FastifyRequest): Promise<AuthResult> {
+    const header = request.headers.authorization
+    if (header !== undefined && header !== '') {
+      const trimmed = header.trimStart()
+      const space = trimmed.search(/[ \t]/)
+      const scheme = (space < 0 ? trimmed : trimmed.slice(0, space)).toLowerCase()
+      if (scheme === 'bearer') return await bearer(request, space < 0 ? '' : trimmed.slice(space + 1).trim())
+      if (scheme === 'basic') return await basic(request)
+      return { ok: false, failure: { reason: 'invalid_token', description: 'unsupported authorization scheme' } }
+    }
+    const sessionId = readSessionCookie(request)
+    if (sessionId === false) return { ok: false, failure: { reason: 'invalid_session', description: 'the session cookie is invalid' } }
+    if (sessionId !== undefined) return await session(request, sessionId)
+    return { ok: false, failure: { reason: 'missing' } }
+  })
+}, { name: 'auth', dependencies: ['config', 'storage', 'public-url', 'keys', 'auth-state', 'cookie', 'tool-registry'], fastify: '5.x' })
+
+/** RFC 6749 §2.3.1: client credentials in Basic are form-encoded first; ours never hold `%`. */
+function decodeFormComponent (value: string): string {
+  if (!value.includes('%') && !value.includes('+')) return value
+  try {
+    return decodeURIComponent(value.replace(/\+/g, ' '))
+  } catch {
+    return value
+  }
+}
