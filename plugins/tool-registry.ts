@@ -5,7 +5,13 @@ import fp from 'fastify-plugin'
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import type { TObject } from '@sinclair/typebox'
 import type { ToolDefinition } from '../lib/tool.js'
+import type { FastifyBaseLogger } from 'fastify'
 import { SCOPE_PATTERN, hasAllScopes } from '../lib/scopes.js'
+import type { Principal } from '../lib/principal.js'
+import type { ToolServices } from '../lib/tool.js'
+import { callTool, type CallOutcome } from '../lib/mcp/call.js'
+import { ToolListPages } from '../lib/mcp/list.js'
+import { redactSecrets } from './audit.js'
 
 /** A tool as the registry keeps it: its definition, compiled validator and `tools/list` entry. */
 export interface RegisteredTool {
@@ -13,6 +19,7 @@ export interface RegisteredTool {
   /** The tool's `tools/list` entry, computed once. */
   descriptor: ToolDescriptor
   input: TypeCheck<TObject>
+  output: TypeCheck<TObject>
   /** Where it was loaded from, for messages. */
   file: string
 }
@@ -34,11 +41,20 @@ export interface ToolRegistry {
   get: (name: string) => RegisteredTool | undefined
   /** The tools a caller with these (expanded) scopes may see; `null` = unrestricted. */
   visibleTo: (scopes: ReadonlySet<string> | null) => readonly RegisteredTool[]
+  /**
+   * The serialized `tools/list` result (`{"tools":[…],"nextCursor"?}`) for these scopes and
+   * cursor; undefined when the cursor is not one we gave out.
+   */
+  listPage: (scopes: ReadonlySet<string> | null, cursor: string | undefined) => string | undefined
 }
+
+/** Calls a tool as `principal`: scope, arguments, handler, audit, metrics (lib/mcp/call.ts). */
+export type ToolCaller = (principal: Principal, name: string, args: Record<string, unknown>, log?: FastifyBaseLogger) => Promise<CallOutcome>
 
 declare module 'fastify' {
   interface FastifyInstance {
     tools: ToolRegistry
+    callTool: ToolCaller
   }
 }
 
@@ -102,15 +118,17 @@ export async function loadTools (dir: string): Promise<RegisteredTool[]> {
     if (clash !== undefined) throw new ToolLoadError(path, `duplicate tool name "${definition.name}" (also in ${clash})`)
     names.set(definition.name, path)
     let input: TypeCheck<TObject>
+    let output: TypeCheck<TObject>
     try {
       input = TypeCompiler.Compile(definition.input)
-      TypeCompiler.Compile(definition.output)
+      output = TypeCompiler.Compile(definition.output)
     } catch (err) {
       throw new ToolLoadError(path, `has a schema that does not compile: ${(err as Error).message}`)
     }
     tools.push({
       definition,
       input,
+      output,
       file: path,
       descriptor: {
         name: definition.name,
@@ -128,23 +146,31 @@ export async function loadTools (dir: string): Promise<RegisteredTool[]> {
 export function createRegistry (tools: RegisteredTool[]): ToolRegistry {
   const byName = new Map(tools.map(t => [t.definition.name, t]))
   const scopes = new Set(tools.flatMap(t => t.definition.scopes))
-  // The visible list depends only on the scope set: compute it once per distinct set.
+  // The visible list depends only on the scope set: compute it once per distinct set, and
+  // remember it per Set object too, so a principal whose scopes are cached costs one lookup.
   const visible = new Map<string, readonly RegisteredTool[]>()
+  const bySet = new WeakMap<ReadonlySet<string>, readonly RegisteredTool[]>()
+  const pages = new ToolListPages<RegisteredTool>()
+  function visibleTo (granted: ReadonlySet<string> | null): readonly RegisteredTool[] {
+    if (granted === null) return tools
+    let list = bySet.get(granted)
+    if (list !== undefined) return list
+    const key = [...granted].sort().join(' ')
+    list = visible.get(key)
+    if (list === undefined) {
+      list = tools.filter(t => hasAllScopes(granted, t.definition.scopes))
+      if (visible.size > 1000) visible.clear()
+      visible.set(key, list)
+    }
+    bySet.set(granted, list)
+    return list
+  }
   return {
     all: tools,
     scopes,
     get: (name) => byName.get(name),
-    visibleTo (granted) {
-      if (granted === null) return tools
-      const key = [...granted].sort().join(' ')
-      let list = visible.get(key)
-      if (list === undefined) {
-        list = tools.filter(t => hasAllScopes(granted, t.definition.scopes))
-        if (visible.size > 1000) visible.clear()
-        visible.set(key, list)
-      }
-      return list
-    }
+    visibleTo,
+    listPage: (granted, cursor) => pages.page(visibleTo(granted), cursor)
   }
 }
 
@@ -155,6 +181,38 @@ export interface ToolRegistryOptions {
 export default fp<ToolRegistryOptions>(async function toolRegistry (fastify, opts) {
   const dir = resolve(opts.toolsDir ?? join(here, '..', 'tools'))
   const tools = await loadTools(dir)
-  fastify.decorate('tools', createRegistry(tools))
+  const registry = createRegistry(tools)
+  fastify.decorate('tools', registry)
+
+  // The signing-key service is decorated by the auth plugin, which itself needs this registry's
+  // scopes: look it up when a tool first uses it rather than depend on it.
+  const services: ToolServices = {
+    get signingKeys () { return fastify.getDecorator<ToolServices['signingKeys']>('signingKeys') }
+  }
+  const { toolCalls } = fastify.metrics
+  const deps = {
+    get: registry.get,
+    store: fastify.store,
+    config: fastify.config,
+    services,
+    audit: (entry: Parameters<Parameters<typeof callTool>[0]['audit']>[0]) => {
+      fastify.audit.record({
+        at: entry.at,
+        principal: entry.principal.id,
+        principalKind: entry.principal.kind,
+        organization: entry.principal.organization,
+        clientId: entry.principal.clientId ?? '',
+        tool: entry.tool,
+        outcome: entry.outcome,
+        durationMs: entry.durationMs,
+        arguments: redactSecrets(entry.args),
+        error: entry.error
+      })
+    },
+    count: (tool: string, outcome: string) => { toolCalls.inc({ tool, outcome }) }
+  }
+  fastify.decorate('callTool', function (principal: Principal, name: string, args: Record<string, unknown>, log: FastifyBaseLogger = fastify.log) {
+    return callTool(deps, principal, name, args, log)
+  })
   fastify.log.debug({ tools: tools.length, dir }, 'tools loaded')
-}, { name: 'tool-registry', fastify: '5.x' })
+}, { name: 'tool-registry', dependencies: ['config', 'storage', 'metrics', 'audit'], fastify: '5.x' })

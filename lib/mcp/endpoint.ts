@@ -1,0 +1,220 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Principal } from '../principal.js'
+import { insufficientScopeChallenge, unauthorizedChallenge } from '../challenge.js'
+import { isUnavailable } from '../storage/errors.js'
+import {
+  DEFAULT_VERSION, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, LATEST_VERSION, METHOD_NOT_FOUND,
+  PROTOCOL_VERSIONS, UNAUTHORIZED, allowsBatches, classify, errorBody, isSupportedVersion, resultBody,
+  transportRefusal, type JsonRpcId, type JsonRpcRequest, type ProtocolVersion
+} from './protocol.js'
+
+export const JSON_TYPE = 'application/json; charset=utf-8'
+
+/** One answer to one JSON-RPC message: its HTTP status (when alone) and its serialized body. */
+interface Answer {
+  status: number
+  body: string
+  /** `WWW-Authenticate` to send with it (insufficient scope). */
+  challenge?: string
+}
+
+const SERVER_NAME = 'iam-mcp'
+const INSTRUCTIONS = 'Identity and access management for organizations, users, applications, roles, ' +
+  'permissions, tokens, sessions, signing keys and the audit log. Objects are named "owner/name" ' +
+  '(organizations are owned by "admin"). List tools are paged: pass the returned nextCursor to get ' +
+  'more. The tools you see are the ones your token\'s scopes allow; get_account says who you are.'
+
+/** The service's version, from the package.json above this file (source or dist/). */
+export function packageVersion (): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (let i = 0; i < 5; i++) {
+    const file = join(dir, 'package.json')
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string, version?: string }
+      if (pkg.name === SERVER_NAME && typeof pkg.version === 'string') return pkg.version
+    }
+    dir = dirname(dir)
+  }
+  return '0.0.0'
+}
+
+function clip (text: string, max = 100): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text
+}
+
+const ok = (id: JsonRpcId, resultJson: string): Answer => ({ status: 200, body: resultBody(id, resultJson) })
+const fail = (status: number, id: JsonRpcId | null, code: number, message: string, data?: unknown): Answer =>
+  ({ status, body: errorBody(id, data === undefined ? { code, message } : { code, message, data }) })
+
+/**
+ * `POST /api/mcp` after the transport checks (Host/Origin, Content-Type, Accept, size, JSON),
+ * which the route's hooks and error handler do. From here, in the contract's order:
+ * credentials (401) → JSON-RPC shape (-32600) → protocol version (400) → method and scope.
+ */
+export function createMcpHandler (fastify: FastifyInstance): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply> {
+  const version = packageVersion()
+  // Everything that does not depend on the request is serialized once.
+  const initializeResults = new Map<string, string>(PROTOCOL_VERSIONS.map(v => [v, JSON.stringify({
+    protocolVersion: v,
+    capabilities: { tools: { listChanged: false } },
+    serverInfo: { name: SERVER_NAME, title: 'IAM MCP', version },
+    instructions: INSTRUCTIONS
+  })]))
+  let challengeBase = ''
+  let missingChallenge = ''
+
+  function challengeFor (request: FastifyRequest, failure: Parameters<typeof unauthorizedChallenge>[2]): string {
+    const base = fastify.publicBase(request)
+    if (failure !== undefined && failure.reason === 'invalid_token') return unauthorizedChallenge(base, fastify.tools.scopes, failure)
+    if (base !== challengeBase) {
+      challengeBase = base
+      missingChallenge = unauthorizedChallenge(base, fastify.tools.scopes)
+    }
+    return missingChallenge
+  }
+
+  function send (reply: FastifyReply, answer: Answer): FastifyReply {
+    reply.code(answer.status).header('content-type', JSON_TYPE)
+    if (answer.challenge !== undefined) reply.header('www-authenticate', answer.challenge)
+    return reply.send(answer.body)
+  }
+
+  /** An exception nobody turned into an answer: 503 when the database is the cause, else 500. */
+  function unexpected (log: FastifyBaseLogger, err: unknown, id: JsonRpcId | null): Answer {
+    if (isUnavailable(err) || (err as { statusCode?: number })?.statusCode === 503) {
+      log.error({ err }, 'MCP request failed: database unavailable')
+      return fail(503, id, INTERNAL_ERROR, 'Service unavailable')
+    }
+    log.error({ err }, 'MCP request failed')
+    return fail(500, id, INTERNAL_ERROR, 'Internal error')
+  }
+
+  async function toolsCall (request: FastifyRequest, principal: Principal, id: JsonRpcId, params: Record<string, unknown>): Promise<Answer> {
+    const { name, arguments: args } = params
+    if (typeof name !== 'string') return fail(200, id, INVALID_PARAMS, 'params.name must be a string')
+    if (args !== undefined && (args === null || typeof args !== 'object' || Array.isArray(args))) {
+      return fail(200, id, INVALID_PARAMS, 'params.arguments must be an object')
+    }
+    const outcome = await fastify.callTool(principal, name, (args ?? {}) as Record<string, unknown>, request.log)
+    switch (outcome.kind) {
+      case 'result':
+        return ok(id, JSON.stringify(outcome.result))
+      case 'unknown_tool':
+        return fail(200, id, INVALID_PARAMS, `Unknown tool: ${clip(name)}`)
+      case 'denied':
+        return {
+          ...fail(403, id, UNAUTHORIZED, 'insufficient_scope', { tool: outcome.tool, required_scopes: outcome.required, granted_scopes: outcome.granted }),
+          challenge: insufficientScopeChallenge(fastify.publicBase(request), outcome.granted, outcome.required)
+        }
+      case 'failed':
+        return outcome.unavailable
+          ? fail(503, id, INTERNAL_ERROR, 'Service unavailable')
+          : fail(500, id, INTERNAL_ERROR, 'Internal error')
+    }
+  }
+
+  /** One request (it has an id) that passed the shape and version checks. */
+  async function answer (request: FastifyRequest, principal: Principal, message: JsonRpcRequest & { id: JsonRpcId }): Promise<Answer> {
+    const { id } = message
+    const params = message.params ?? {}
+    try {
+      switch (message.method) {
+        case 'tools/list': {
+          const cursor = params.cursor
+          if (cursor !== undefined && typeof cursor !== 'string') return fail(200, id, INVALID_PARAMS, 'params.cursor must be a string')
+          const page = fastify.tools.listPage(principal.scopes, cursor)
+          return page === undefined ? fail(200, id, INVALID_PARAMS, 'Invalid cursor') : ok(id, page)
+        }
+        case 'tools/call':
+          return await toolsCall(request, principal, id, params)
+        case 'ping':
+          return ok(id, '{}')
+        case 'initialize': {
+          const wanted = params.protocolVersion
+          if (typeof wanted !== 'string') return fail(200, id, INVALID_PARAMS, 'params.protocolVersion must be a string')
+          // Echo a version we speak; otherwise offer our latest and let the client decide.
+          return ok(id, initializeResults.get(isSupportedVersion(wanted) ? wanted : LATEST_VERSION) as string)
+        }
+        default:
+          return fail(200, id, METHOD_NOT_FOUND, `Method not found: ${clip(message.method)}`)
+      }
+    } catch (err) {
+      return unexpected(request.log, err, id)
+    }
+  }
+
+  /** The version a (non-initialize) request speaks, from its header; undefined if we do not speak it. */
+  function requestVersion (request: FastifyRequest): ProtocolVersion | undefined {
+    const header = request.headers['mcp-protocol-version']
+    if (header === undefined) return DEFAULT_VERSION
+    return typeof header === 'string' && isSupportedVersion(header) ? header : undefined
+  }
+
+  function badVersion (request: FastifyRequest): Answer {
+    const header = String(request.headers['mcp-protocol-version'])
+    return { status: 400, body: transportRefusal(`Unsupported MCP-Protocol-Version: ${clip(header, 40)} (supported: ${PROTOCOL_VERSIONS.join(', ')})`) }
+  }
+
+  async function batch (request: FastifyRequest, principal: Principal, messages: unknown[]): Promise<Answer | undefined> {
+    if (messages.length === 0) return fail(400, null, INVALID_REQUEST, 'an empty batch is not a JSON-RPC request')
+    const version = requestVersion(request)
+    if (version === undefined) return badVersion(request)
+    if (!allowsBatches(version)) return fail(400, null, INVALID_REQUEST, `JSON-RPC batches are not supported in protocol version ${version}`)
+    const answers: string[] = []
+    let challenge: string | undefined
+    // In order, one at a time: a batch may hold writes that depend on one another.
+    for (const item of messages) {
+      const c = classify(item)
+      if (c.kind === 'invalid') answers.push(errorBody(c.id, { code: INVALID_REQUEST, message: `Invalid Request: ${c.reason}` }))
+      else if (c.kind === 'request') {
+        if (c.message.method === 'initialize') {
+          answers.push(errorBody(c.message.id, { code: INVALID_REQUEST, message: 'initialize must not be part of a batch' }))
+          continue
+        }
+        const a = await answer(request, principal, c.message)
+        challenge ??= a.challenge
+        answers.push(a.body)
+      }
+    }
+    // Only notifications and responses: nothing to answer.
+    if (answers.length === 0) return undefined
+    // Each answer carries its own outcome; the batch as a whole was processed.
+    return { status: 200, body: `[${answers.join(',')}]`, challenge }
+  }
+
+  return async function mcpPost (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const body = request.body
+    const single = body !== null && typeof body === 'object' && !Array.isArray(body)
+    const rawId = single ? (body as { id?: unknown }).id : undefined
+    const bodyId: JsonRpcId | null = typeof rawId === 'string' || typeof rawId === 'number' ? rawId : null
+
+    let principal: Principal
+    try {
+      const auth = await fastify.authenticate(request)
+      if (!auth.ok) {
+        request.log.info({ reason: auth.failure.reason }, 'MCP request refused: not authenticated')
+        return send(reply, { ...fail(401, bodyId, UNAUTHORIZED, 'Unauthorized', 'Unauthorized operation'), challenge: challengeFor(request, auth.failure) })
+      }
+      principal = auth.principal
+    } catch (err) {
+      return send(reply, unexpected(request.log, err, bodyId))
+    }
+
+    if (Array.isArray(body)) {
+      const a = await batch(request, principal, body)
+      return a === undefined ? reply.code(202).send() : send(reply, a)
+    }
+
+    const c = classify(body)
+    if (c.kind === 'invalid') return send(reply, fail(400, c.id, INVALID_REQUEST, `Invalid Request: ${c.reason}`))
+    if (c.kind !== 'request' || c.message.method !== 'initialize') {
+      if (requestVersion(request) === undefined) return send(reply, badVersion(request))
+    }
+    // Notifications and a client's responses get no answer.
+    if (c.kind !== 'request') return reply.code(202).send()
+    return send(reply, await answer(request, principal, c.message))
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * JSON-RPC 2.0 and MCP framing for `POST /api/mcp`: the versions we speak, the error codes,
+ * what a valid message looks like, and the bodies of refusals. No Fastify here.
+ */
+
+/** Newest first; `initialize` echoes one of these, else answers with the first. */
+export const PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'] as const
+export type ProtocolVersion = typeof PROTOCOL_VERSIONS[number]
+export const LATEST_VERSION: ProtocolVersion = PROTOCOL_VERSIONS[0]
+/** What a request without `MCP-Protocol-Version` is taken to speak (the transport's rule). */
+export const DEFAULT_VERSION: ProtocolVersion = '2025-03-26'
+
+const SUPPORTED: ReadonlySet<string> = new Set(PROTOCOL_VERSIONS)
+/** Versions that still allow JSON-RPC batches (removed in 2025-06-18). */
+const BATCHING: ReadonlySet<string> = new Set(['2025-03-26', '2024-11-05'])
+
+export function isSupportedVersion (version: string): version is ProtocolVersion {
+  return SUPPORTED.has(version)
+}
+
+export function allowsBatches (version: ProtocolVersion): boolean {
+  return BATCHING.has(version)
+}
+
+export const PARSE_ERROR = -32700
+export const INVALID_REQUEST = -32600
+export const METHOD_NOT_FOUND = -32601
+export const INVALID_PARAMS = -32602
+export const INTERNAL_ERROR = -32603
+/** Not authenticated, or not allowed (insufficient scope): the MCP servers' customary code. */
+export const UNAUTHORIZED = -32001
+
+export type JsonRpcId = string | number
+
+export interface JsonRpcError {
+  code: number
+  message: string
+  data?: unknown
+}
+
+/** A request (has an id) or a notification (has none), already checked for shape. */
+export interface JsonRpcRequest {
+  jsonrpc: '2.0'
+  id?: JsonRpcId
+  method: string
+  params?: Record<string, unknown>
+}
+
+/**
+ * What one message in a POST body is:
+ * - `request` / `notification`: a well-formed call;
+ * - `response`: a client's answer to a server request (we send none; accepted and ignored);
+ * - `invalid`: not JSON-RPC 2.0, with the id when one could be read.
+ */
+export type Classified =
+  | { kind: 'request', message: JsonRpcRequest & { id: JsonRpcId } }
+  | { kind: 'notification', message: JsonRpcRequest }
+  | { kind: 'response' }
+  | { kind: 'invalid', id: JsonRpcId | null, reason: string }
+
+function isId (value: unknown): value is JsonRpcId {
+  return typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))
+}
+
+export function classify (value: unknown): Classified {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { kind: 'invalid', id: null, reason: 'a JSON-RPC message must be an object' }
+  }
+  const message = value as Record<string, unknown>
+  const hasId = message.id !== undefined
+  const id = isId(message.id) ? message.id : null
+  if (message.jsonrpc !== '2.0') return { kind: 'invalid', id, reason: 'jsonrpc must be "2.0"' }
+  // MCP forbids a null id; JSON-RPC allows only strings and numbers.
+  if (hasId && id === null) return { kind: 'invalid', id: null, reason: 'id must be a string or a number' }
+  if (message.method === undefined) {
+    if (hasId && ('result' in message || 'error' in message)) return { kind: 'response' }
+    return { kind: 'invalid', id, reason: 'method is required' }
+  }
+  if (typeof message.method !== 'string' || message.method === '') return { kind: 'invalid', id, reason: 'method must be a non-empty string' }
+  const params = message.params
+  if (params !== undefined && (params === null || typeof params !== 'object' || Array.isArray(params))) {
+    return { kind: 'invalid', id, reason: 'params must be an object' }
+  }
+  if (hasId) return { kind: 'request', message: message as unknown as JsonRpcRequest & { id: JsonRpcId } }
+  return { kind: 'notification', message: message as unknown as JsonRpcRequest }
+}
+
+/** `{"jsonrpc":"2.0","id":…,"error":{…}}` as a string: the one error shape of this surface. */
+export function errorBody (id: JsonRpcId | null, error: JsonRpcError): string {
+  return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"error":${JSON.stringify(error)}}`
+}
+
+/** A result whose JSON is already serialized (cached pages, tool results). */
+export function resultBody (id: JsonRpcId, resultJson: string): string {
+  return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${resultJson}}`
+}
+
+/** The body of a transport refusal (403, 405, 406, 413, 415, 400 version): -32600, id null. */
+export function transportRefusal (message: string): string {
+  return errorBody(null, { code: INVALID_REQUEST, message })
+}
+
+const acceptCache = new Map<string, boolean>()
+
+/**
+ * Whether an `Accept` header lets us answer with JSON. No header, `*\/*`, `application/*` and
+ * `application/json` (with q > 0) do; `text/event-stream` alone does not (we offer no stream).
+ */
+export function acceptsJson (accept: string | undefined): boolean {
+  if (accept === undefined || accept === '') return true
+  const known = acceptCache.get(accept)
+  if (known !== undefined) return known
+  let ok = false
+  for (const range of accept.split(',')) {
+    const [type, ...params] = range.split(';')
+    const essence = type.trim().toLowerCase()
+    if (essence !== 'application/json' && essence !== 'application/*' && essence !== '*/*') continue
+    const q = params.map(p => p.trim().toLowerCase()).find(p => p.startsWith('q='))
+    if (q === undefined || Number(q.slice(2)) > 0) { ok = true; break }
+  }
+  // Clients send a handful of distinct values; never let a caller grow this without bound.
+  if (acceptCache.size < 256) acceptCache.set(accept, ok)
+  return ok
+}
+
+/** Whether a `Content-Type` header names JSON (`application/json`, any parameters). */
+export function isJsonContentType (contentType: string | undefined): boolean {
+  if (contentType === undefined) return false
+  const semi = contentType.indexOf(';')
+  const essence = (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase()
+  return essence === 'application/json'
+}

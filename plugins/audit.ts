@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto'
+import fp from 'fastify-plugin'
+import type { FastifyBaseLogger } from 'fastify'
+import type { AuditEvent } from '../lib/storage/models.js'
+import type { Store } from '../lib/storage/store.js'
+
+/** One tool call as the audit log keeps it; the id is given when it is recorded. */
+export type AuditRecord = Omit<AuditEvent, 'id'>
+
+export interface AuditLog {
+  /** Queues an event; it reaches the database within `AUDIT_FLUSH_MS`. Never throws, never waits. */
+  record: (event: AuditRecord) => void
+  /** Writes every queued event now (tests, shutdown). */
+  flush: () => Promise<void>
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    audit: AuditLog
+  }
+}
+
+/** How long an event may wait in memory: a `kill -9` loses at most about twice this. */
+export const AUDIT_FLUSH_MS = 50
+/** A batch this large is written at once instead of waiting for the timer. */
+const BATCH = 500
+/** Past this many unwritten events (database down), the oldest are dropped, loudly. */
+const MAX_PENDING = 50_000
+
+const SECRET_KEY = /pass(word|phrase)?|secret|token|credential|private|authorization|cookie|api[-_]?key|code_?verifier|assertion/i
+const REDACTED = '[Redacted]'
+const MAX_DEPTH = 8
+const MAX_STRING = 1024
+const MAX_ITEMS = 100
+
+/**
+ * A copy of tool arguments fit for the audit log: values under secret-looking keys replaced,
+ * long strings and arrays cut, deep nesting stopped — the log says what was asked, not more.
+ */
+export function redactSecrets (value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}…` : value
+  if (value === null || typeof value !== 'object') return value
+  if (depth >= MAX_DEPTH) return '[Truncated]'
+  if (Array.isArray(value)) {
+    const items = value.slice(0, MAX_ITEMS).map(v => redactSecrets(v, depth + 1))
+    if (value.length > MAX_ITEMS) items.push(`[${value.length - MAX_ITEMS} more]`)
+    return items
+  }
+  const out: Record<string, unknown> = {}
+  for (const [key, v] of Object.entries(value)) {
+    out[key] = SECRET_KEY.test(key) ? REDACTED : redactSecrets(v, depth + 1)
+  }
+  return out
+}
+
+/**
+ * The write-behind queue: callers append in memory (the hot path never waits for the
+ * database); a timer writes batches at least every AUDIT_FLUSH_MS; close writes the rest.
+ */
+export function createAuditLog (store: Store, log: FastifyBaseLogger): AuditLog & { close: () => Promise<void> } {
+  let pending: AuditEvent[] = []
+  let timer: NodeJS.Timeout | undefined
+  let writing: Promise<void> | undefined
+  let closed = false
+  let lastComplaint = 0
+
+  function schedule (): void {
+    if (timer !== undefined || closed) return
+    timer = setTimeout(onTimer, AUDIT_FLUSH_MS)
+    // Keep no process alive for the audit log: close() writes what is left.
+    timer.unref()
+  }
+
+  function onTimer (): void {
+    timer = undefined
+    flush().catch(() => {})
+  }
+
+  async function writeBatch (): Promise<void> {
+    const batch = pending
+    pending = []
+    try {
+      await store.audit.insertMany(batch)
+    } catch (err) {
+      // Put them back (in order) so the next flush retries; bounded, so a long outage cannot
+      // exhaust memory.
+      pending = batch.concat(pending)
+      if (pending.length > MAX_PENDING) {
+        const dropped = pending.length - MAX_PENDING
+        pending = pending.slice(dropped)
+        log.error({ dropped }, 'audit events dropped: the database has been unavailable too long')
+      }
+      // Retried every AUDIT_FLUSH_MS; say so at most once a second.
+      const now = Date.now()
+      if (now - lastComplaint >= 1000) {
+        lastComplaint = now
+        log.error({ err: { message: (err as Error).message }, events: pending.length }, 'audit events not written yet')
+      }
+      throw err
+    }
+  }
+
+  async function flush (): Promise<void> {
+    // One write at a time; events queued meanwhile go in the next batch.
+    for (let current = writing; current !== undefined; current = writing) await current.catch(() => {})
+    if (pending.length === 0) return
+    writing = writeBatch().finally(() => { writing = undefined })
+    try {
+      await writing
+    } finally {
+      if (pending.length > 0) schedule()
+    }
+  }
+
+  return {
+    record (event) {
+      if (closed) {
+        log.warn({ tool: event.tool }, 'audit event after close, not recorded')
+        return
+      }
+      pending.push({ id: randomUUID(), ...event })
+      if (pending.length >= BATCH && writing === undefined) flush().catch(() => {})
+      else schedule()
+    },
+    flush,
+    async close () {
+      closed = true
+      if (timer !== undefined) clearTimeout(timer)
+      timer = undefined
+      try {
+        await flush()
+      } catch {
+        log.error({ events: pending.length }, 'audit events lost at shutdown: the database did not take them')
+      }
+    }
+  }
+}
+
+export default fp(async function audit (fastify) {
+  const auditLog = createAuditLog(fastify.store, fastify.log)
+  fastify.decorate('audit', { record: auditLog.record, flush: auditLog.flush })
+  // Registered after storage (a dependency), so this runs before the database is closed:
+  // onClose hooks run in reverse order of registration.
+  fastify.addHook('onClose', async () => { await auditLog.close() })
+}, { name: 'audit', dependencies: ['storage'], fastify: '5.x' })
