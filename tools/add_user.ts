@@ -1,0 +1,29 @@
+import { Type } from '@sinclair/typebox'
+import { defineTool } from '../lib/tool.js'
+import { assertCanCreate } from '../lib/access.js'
+import { DisplayName, Email, Password, Phone, Slug, UserName, UserSchema, checkUserName, userOut } from '../lib/tool-schemas.js'
+
+export default defineTool({
+  name: 'add_user',
+  title: 'Add a user',
+  description: 'Creates a user in an organization (`owner`); its id becomes "<owner>/<name>". Names are unique per organization after Unicode normalisation and case folding, so a look-alike of an existing name ("Admin" vs "admin") is a conflict. Without `password` the user cannot log in until one is set. `isAdmin` makes an organization admin (a global admin in `built-in`). Organization admins may add users only to their own organization.',
+  scopes: ['user:write'],
+  input: Type.Object({
+    owner: Slug('the organization the user belongs to'),
+    name: UserName,
+    password: Type.Optional(Password),
+    displayName: Type.Optional(DisplayName),
+    email: Type.Optional(Email),
+    phone: Type.Optional(Phone),
+    isAdmin: Type.Optional(Type.Boolean({ description: 'administrator of its organization (default false)' })),
+    isForbidden: Type.Optional(Type.Boolean({ description: 'cannot log in and its tokens stop working (default false)' }))
+  }, { additionalProperties: false }),
+  output: Type.Object({ user: UserSchema }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+  async handler (input, { principal, store }) {
+    assertCanCreate(principal, 'user', input.owner)
+    checkUserName(input.name)
+    const user = await store.users.create(input)
+    return { user: userOut(user) }
+  }
+})

@@ -1,0 +1,22 @@
+import { Type } from '@sinclair/typebox'
+import { defineTool } from '../lib/tool.js'
+import { assertDeletable } from '../lib/access.js'
+import { OrganizationRef, OrganizationSchema, organizationOut } from '../lib/tool-schemas.js'
+
+export default defineTool({
+  name: 'delete_organization',
+  title: 'Delete an organization',
+  description: 'Deletes an organization. One that still has users or applications is refused unless `cascade` is true, which also deletes its users, applications, roles and permissions and ends their sessions. The built-in organization cannot be deleted. Global admins only.',
+  scopes: ['organization:write'],
+  input: Type.Object({
+    id: OrganizationRef,
+    cascade: Type.Optional(Type.Boolean({ description: 'also delete everything the organization owns (default false)' }))
+  }, { additionalProperties: false }),
+  output: Type.Object({ organization: OrganizationSchema }),
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
+  async handler (input, { principal, store }) {
+    assertDeletable(principal, 'organization', input.id)
+    const organization = await store.organizations.delete(input.id, input.cascade === true)
+    return { organization: organizationOut(organization) }
+  }
+})

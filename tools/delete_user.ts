@@ -1,0 +1,20 @@
+import { Type } from '@sinclair/typebox'
+import { defineTool } from '../lib/tool.js'
+import { assertDeletable } from '../lib/access.js'
+import { Id, UserSchema, userOut } from '../lib/tool-schemas.js'
+
+export default defineTool({
+  name: 'delete_user',
+  title: 'Delete a user',
+  description: 'Deletes a user: its role assignments go, its sessions end and its tokens are revoked. Deleting the last global admin is refused. Administrators only (an organization admin within its organization).',
+  scopes: ['user:write'],
+  input: Type.Object({ id: Id('user') }, { additionalProperties: false }),
+  output: Type.Object({ user: UserSchema }),
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
+  async handler (input, { principal, store }) {
+    assertDeletable(principal, 'user', input.id)
+    const user = await store.users.delete(input.id)
+    await store.tokens.revokeBySubject(user.id)
+    return { user: userOut(user) }
+  }
+})

@@ -1,0 +1,35 @@
+import { Type } from '@sinclair/typebox'
+import { defineTool } from '../lib/tool.js'
+import { notFound, subjectScope } from '../lib/access.js'
+import { SessionSchema, sessionHandle, sessionOut } from '../lib/tool-schemas.js'
+import type { Session } from '../lib/storage/models.js'
+
+export default defineTool({
+  name: 'end_session',
+  title: 'End a login session',
+  description: 'Ends a login session by its handle (the `id` get_sessions shows): its cookie stops working and every token issued through it is revoked, on every instance within a second.',
+  scopes: ['session:write'],
+  input: Type.Object({ id: Type.String({ pattern: '^ses_[A-Za-z0-9_-]{1,64}$', description: 'the session handle from get_sessions ("ses_…")' }) }, { additionalProperties: false }),
+  output: Type.Object({
+    session: SessionSchema,
+    revokedTokens: Type.Integer({ description: 'how many tokens issued through the session were revoked' })
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
+  async handler (input, { principal, store }) {
+    const scope = subjectScope(principal, undefined)
+    // Handles are digests: look among the active sessions the caller may see.
+    let found: Session | undefined
+    let cursor: string | undefined
+    if (scope !== null) {
+      do {
+        const page = await store.sessions.list({ owner: scope.owner, userId: scope.subject, limit: 500, cursor })
+        found = page.items.find(s => sessionHandle(s.id) === input.id)
+        cursor = page.nextCursor
+      } while (found === undefined && cursor !== undefined)
+    }
+    if (found === undefined) throw notFound('session', input.id)
+    await store.sessions.end(found.id)
+    const revokedTokens = await store.tokens.revokeBySession(found.id)
+    return { session: sessionOut(found), revokedTokens }
+  }
+})

@@ -1,0 +1,18 @@
+import { Type } from '@sinclair/typebox'
+import { defineTool } from '../lib/tool.js'
+import { assertVisible } from '../lib/access.js'
+import { ApplicationSchema, Id, applicationOut } from '../lib/tool-schemas.js'
+
+export default defineTool({
+  name: 'get_application',
+  title: 'Get an application',
+  description: 'Gets one application by id ("<organization>/<name>"): its client id, redirect URIs, grant types and the scopes it may be granted. The client secret is never shown (rotate_application_secret makes a new one).',
+  scopes: ['application:read'],
+  input: Type.Object({ id: Id('application') }, { additionalProperties: false }),
+  output: Type.Object({ application: ApplicationSchema }),
+  annotations: { readOnlyHint: true, idempotentHint: true },
+  async handler (input, { principal, store }) {
+    assertVisible(principal, 'application', input.id)
+    return { application: applicationOut(await store.applications.get(input.id)) }
+  }
+})

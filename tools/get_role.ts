@@ -1,0 +1,22 @@
+import { Type } from '@sinclair/typebox'
+import { defineTool } from '../lib/tool.js'
+import { assertVisible } from '../lib/access.js'
+import { Id, RoleSchema, roleOut } from '../lib/tool-schemas.js'
+
+export default defineTool({
+  name: 'get_role',
+  title: 'Get a role',
+  description: 'Gets one role by id ("<organization>/<name>"), with the ids of the users it is assigned to.',
+  scopes: ['role:read'],
+  input: Type.Object({ id: Id('role') }, { additionalProperties: false }),
+  output: Type.Object({
+    role: RoleSchema,
+    users: Type.Array(Type.String(), { description: 'ids of the users holding the role' })
+  }),
+  annotations: { readOnlyHint: true, idempotentHint: true },
+  async handler (input, { principal, store }) {
+    assertVisible(principal, 'role', input.id)
+    const role = await store.roles.get(input.id)
+    return { role: roleOut(role), users: await store.roles.members(role.id) }
+  }
+})

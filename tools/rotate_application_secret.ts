@@ -1,0 +1,22 @@
+import { Type } from '@sinclair/typebox'
+import { defineTool } from '../lib/tool.js'
+import { assertChangeable } from '../lib/access.js'
+import { ApplicationSchema, Id, applicationOut } from '../lib/tool-schemas.js'
+
+export default defineTool({
+  name: 'rotate_application_secret',
+  title: 'Rotate an application\'s client secret',
+  description: 'Gives an application a new client secret, returned here once and never again; the old secret stops working at once. Public clients (no secret) are refused.',
+  scopes: ['application:write'],
+  input: Type.Object({ id: Id('application') }, { additionalProperties: false }),
+  output: Type.Object({
+    application: ApplicationSchema,
+    clientSecret: Type.String({ description: 'the new secret, shown only now' })
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
+  async handler (input, { principal, store }) {
+    assertChangeable(principal, 'application', input.id)
+    const { application, clientSecret } = await store.applications.rotateSecret(input.id)
+    return { application: applicationOut(application), clientSecret }
+  }
+})

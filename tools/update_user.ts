@@ -1,0 +1,28 @@
+import { Type } from '@sinclair/typebox'
+import { defineTool } from '../lib/tool.js'
+import { assertUserPatch } from '../lib/access.js'
+import { DisplayName, Email, Id, Password, Phone, UserSchema, userOut } from '../lib/tool-schemas.js'
+
+export default defineTool({
+  name: 'update_user',
+  title: 'Update a user',
+  description: 'Changes a user; fields left out stay as they are. A plain user may change only its own displayName, email, phone and password; administrators may also set `isAdmin` and `isForbidden` for users they manage. Forbidding a user ends its sessions and revokes its tokens. Forbidding or demoting the last global admin is refused.',
+  scopes: ['user:write'],
+  input: Type.Object({
+    id: Id('user'),
+    password: Type.Optional(Password),
+    displayName: Type.Optional(DisplayName),
+    email: Type.Optional(Email),
+    phone: Type.Optional(Phone),
+    isAdmin: Type.Optional(Type.Boolean()),
+    isForbidden: Type.Optional(Type.Boolean())
+  }, { additionalProperties: false }),
+  output: Type.Object({ user: UserSchema }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
+  async handler ({ id, ...patch }, { principal, store }) {
+    assertUserPatch(principal, id, patch)
+    const user = await store.users.update(id, patch)
+    if (patch.isForbidden === true) await store.tokens.revokeBySubject(id)
+    return { user: userOut(user) }
+  }
+})
