@@ -1,0 +1,454 @@
+/**
+ * `npm run bench` — issue 6's benchmark. Starts the built service (`node dist/server.js`) on a
+ * fresh SQLite database (and, when PostgreSQL answers, a second one on a fresh PostgreSQL
+ * database for the write scenario), sets up its data through the real API, starts the bare
+ * Fastify baseline with a reply the size of our `tools/list`, warms both up, then alternates
+ * scenario and baseline runs (A B A B …) and reports medians, ratios, peak RSS and password
+ * hashes per second. Writes results.json and results.svg.
+ *
+ * Knobs: BENCH_ROUNDS (3), BENCH_DURATION (10 s), BENCH_WARMUP (3 s), BENCH_CONNECTIONS (50),
+ * BENCH_SCENARIOS (e.g. "1,7"), BENCH_PG (auto|off), BENCH_PG_URL, BENCH_OUT (folder for the
+ * results; bench/), BENCH_SERVER_LOG (file for the service's log; /dev/null),
+ * BENCH_CPU_PROF (folder: run the service under --cpu-prof), BENCH_HASH_SECONDS (2).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, tmpdir, totalmem } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { randomBytes } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import autocannon, { type Options, type Result } from 'autocannon'
+import pg from 'pg'
+import { hashPassword } from '../lib/crypto.js'
+import { benchSettings, selectScenarios, type BenchSettings, type ScenarioSpec } from './config.js'
+import { callTool, mintToken, rpc } from './client.js'
+import { basic, jsonRpc, MCP_PATH, mcpHeaders, TOKEN_PATH, tokenRequestBody } from './requests.js'
+import { freePort, sampleRss, spawnChild, waitReady, type Child } from './processes.js'
+import { fmt, markdownTable, median, renderSvg, summarize, type RunSample, type ScenarioSummary } from './stats.js'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const root = resolve(here, '..')
+
+function log (line: string): void {
+  process.stderr.write(`${line}\n`)
+}
+
+/** One scenario, ready to load: the autocannon request and a one-off check that it works. */
+interface Load {
+  spec: ScenarioSpec
+  child: Child
+  request: Pick<Options, 'method' | 'headers' | 'body' | 'requests'>
+  path: string
+}
+
+interface Service {
+  child: Child
+  engine: 'sqlite' | 'postgres'
+  bootstrap: { id: string, secret: string }
+}
+
+async function startService (settings: BenchSettings, work: string, engine: 'sqlite' | 'postgres', databaseUrl: string): Promise<Service> {
+  const port = await freePort()
+  const bootstrap = { id: `bench-bootstrap-${engine}`, secret: randomBytes(24).toString('base64url') }
+  const args: string[] = []
+  if (settings.cpuProfDir !== null) {
+    mkdirSync(settings.cpuProfDir, { recursive: true })
+    args.push('--cpu-prof', `--cpu-prof-dir=${resolve(settings.cpuProfDir)}`, `--cpu-prof-name=iam-${engine}-${Date.now()}.cpuprofile`)
+  }
+  args.push(join(root, 'dist', 'server.js'))
+  const child = spawnChild({
+    name: `iam-mcp (${engine})`,
+    args,
+    cwd: work, // no stray .env is picked up
+    port,
+    logFile: settings.serverLog !== null ? resolve(settings.serverLog) : null,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NODE_ENV: 'production',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: databaseUrl,
+      // Request logging stays on, as in production: issue 6's ratios must hold with it.
+      LOG_LEVEL: 'info',
+      IAM_BOOTSTRAP_ADMIN_PASSWORD: randomBytes(18).toString('base64url'),
+      IAM_BOOTSTRAP_CLIENT_ID: bootstrap.id,
+      IAM_BOOTSTRAP_CLIENT_SECRET: bootstrap.secret,
+      // The token endpoint is rate-limited per client and IP; 50 connections from one address
+      // would measure 429s. The limiter still runs on every request, only its bound is raised.
+      RATE_LIMIT_MAX: '1000000000'
+    }
+  })
+  await waitReady(child, `${child.base}/health/ready`)
+  return { child, engine, bootstrap }
+}
+
+/** Every tool scope the service declares (from its RFC 9728 document), OIDC scopes left out. */
+async function toolScopes (base: string): Promise<string[]> {
+  const res = await fetch(`${base}/.well-known/oauth-protected-resource`)
+  if (res.status !== 200) throw new Error(`discovery answered ${res.status}`)
+  const doc = await res.json() as { scopes_supported?: string[] }
+  return (doc.scopes_supported ?? []).filter(s => s.includes(':'))
+}
+
+interface Prepared {
+  allScopes: string
+  oneScope: string
+  /** The organization holding the 100 applications and the users written by scenario 4. */
+  organization: string
+  basicApp: { clientId: string, clientSecret: string }
+  /** Size in bytes of `tools/list` for a token holding every scope. */
+  toolsListBytes: number
+}
+
+/** Sets up the data the scenarios need, through the token endpoint and MCP tools only. */
+async function prepare (service: Service, applications: number): Promise<Prepared> {
+  const base = service.child.base
+  const scopes = await toolScopes(base)
+  if (scopes.length === 0) throw new Error('discovery lists no tool scopes')
+  const admin = await mintToken(base, service.bootstrap.id, service.bootstrap.secret)
+  const allScopes = `Bearer ${admin.token}`
+  const list = await rpc(base, allScopes, 'tools/list')
+  const tools = (list.body?.result as { tools?: unknown[] } | undefined)?.tools
+  if (list.status !== 200 || !Array.isArray(tools) || tools.length === 0) throw new Error(`tools/list answered ${list.status}: ${list.text.slice(0, 300)}`)
+  const single = scopes.includes('user:read') ? 'user:read' : scopes[0]
+  const one = await mintToken(base, service.bootstrap.id, service.bootstrap.secret, single)
+
+  let organization = 'bench'
+  try {
+    await callTool(base, allScopes, 'add_organization', { owner: 'admin', name: organization, displayName: 'Benchmark' })
+  } catch (err) {
+    log(`could not add organization ${organization} (${(err as Error).message.slice(0, 200)}); using built-in`)
+    organization = 'built-in'
+  }
+  const created = await callTool(base, allScopes, 'add_application', {
+    owner: organization,
+    name: 'bench-basic',
+    displayName: 'Benchmark service account',
+    grantTypes: ['client_credentials'],
+    redirectUris: [],
+    scopes
+  })
+  const clientId = created.clientId
+  const clientSecret = created.clientSecret
+  if (typeof clientId !== 'string' || typeof clientSecret !== 'string') throw new Error(`add_application returned no client credentials: ${JSON.stringify(created).slice(0, 300)}`)
+  // Scenario 3 reads a page of 10 from 100 applications of this organization.
+  for (let i = 1; i < applications; i++) {
+    await callTool(base, allScopes, 'add_application', {
+      owner: organization,
+      name: `bench-app-${String(i).padStart(3, '0')}`,
+      displayName: `Benchmark application ${i}`,
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      scopes: [single]
+    })
+  }
+  return { allScopes, oneScope: `Bearer ${one.token}`, organization, basicApp: { clientId, clientSecret }, toolsListBytes: list.bytes }
+}
+
+/** The autocannon request of each scenario. */
+function loadFor (spec: ScenarioSpec, service: Service, prepared: Prepared): Load {
+  const child = service.child
+  const post = (authorization: string | undefined, body: string): Load => ({
+    spec, child, path: MCP_PATH, request: { method: 'POST', headers: mcpHeaders(authorization), body }
+  })
+  switch (spec.id) {
+    case '1': return post(prepared.allScopes, jsonRpc('tools/list'))
+    case '2': return post(prepared.oneScope, jsonRpc('tools/list'))
+    case '3': return post(prepared.allScopes, jsonRpc('tools/call', { name: 'get_applications', arguments: { owner: prepared.organization, limit: 10 } }))
+    case '4':
+    case '4pg': {
+      // Every request adds a user no one has added before: a run tag and a counter.
+      const tag = randomBytes(3).toString('hex')
+      let counter = 0
+      const headers = mcpHeaders(prepared.allScopes)
+      return {
+        spec,
+        child,
+        path: MCP_PATH,
+        request: {
+          requests: [{
+            method: 'POST',
+            path: MCP_PATH,
+            headers,
+            setupRequest: (request) => {
+              const name = `u${tag}n${(counter++).toString(36)}`
+              return { ...request, body: jsonRpc('tools/call', { name: 'add_user', arguments: { owner: prepared.organization, name, displayName: `Bench user ${name}`, email: `${name}@bench.example` } }) }
+            }
+          }]
+        }
+      }
+    }
+    case '5': return post(basic(prepared.basicApp.clientId, prepared.basicApp.clientSecret), jsonRpc('tools/list'))
+    case '6': return {
+      spec,
+      child,
+      path: TOKEN_PATH,
+      request: {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(prepared.basicApp.clientId, prepared.basicApp.clientSecret) },
+        body: tokenRequestBody()
+      }
+    }
+    case '7': return post(undefined, jsonRpc('tools/list'))
+    default: throw new Error(`no load for scenario ${spec.id}`)
+  }
+}
+
+/** One request of the scenario, checked by hand before any load: the run measures real answers. */
+async function checkLoad (load: Load): Promise<void> {
+  const { request } = load
+  const first = request.requests?.[0]
+  const headers = first?.headers ?? request.headers ?? {}
+  const body = first?.setupRequest !== undefined ? first.setupRequest({ ...first }, {}).body : request.body
+  const res = await fetch(load.child.base + load.path, { method: 'POST', headers, body })
+  const text = await res.text()
+  if (res.status !== load.spec.status) throw new Error(`expected HTTP ${load.spec.status}, got ${res.status}: ${text.slice(0, 300)}`)
+  if (load.spec.status === 200 && load.path === MCP_PATH) {
+    const parsed = JSON.parse(text) as { result?: { isError?: boolean, tools?: unknown[] }, error?: unknown }
+    if (parsed.error !== undefined || parsed.result === undefined || parsed.result.isError === true) throw new Error(`unexpected answer: ${text.slice(0, 300)}`)
+  }
+}
+
+async function run (child: Child, path: string, request: Load['request'], seconds: number, connections: number, status: number): Promise<{ sample: RunSample, peakRssMiB: number }> {
+  const sampler = sampleRss(child)
+  let result: Result
+  let peakRssMiB = 0
+  try {
+    result = await autocannon({ url: child.base + path, connections, duration: seconds, pipelining: 1, timeout: 10, ...request })
+  } finally {
+    peakRssMiB = sampler.stop()
+  }
+  const expected = result.statusCodeStats[String(status)]?.count ?? 0
+  const total = result.requests.total
+  const sample: RunSample = {
+    rps: total / (result.duration > 0 ? result.duration : seconds),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    unexpected: (total - expected) + result.errors + result.timeouts,
+    total: total + result.errors + result.timeouts
+  }
+  if (child.exited()) throw new Error(`${child.name} died during the run`)
+  // Let closed sockets drain and the next run start from a quiet server.
+  await sleep(500)
+  return { sample, peakRssMiB }
+}
+
+async function passwordHashRate (seconds: number): Promise<{ sequentialPerSecond: number, parallelPerSecond: number, parallelism: number }> {
+  if (seconds <= 0) return { sequentialPerSecond: Number.NaN, parallelPerSecond: Number.NaN, parallelism: 0 }
+  const timed = async (workers: number): Promise<number> => {
+    let done = 0
+    const start = performance.now()
+    const deadline = start + seconds * 1000
+    await Promise.all(Array.from({ length: workers }, async () => {
+      while (performance.now() < deadline) {
+        await hashPassword('correct horse battery staple')
+        done++
+      }
+    }))
+    return done / ((performance.now() - start) / 1000)
+  }
+  await hashPassword('warm-up')
+  const parallelism = Number(process.env.UV_THREADPOOL_SIZE ?? 4)
+  return { sequentialPerSecond: await timed(1), parallelPerSecond: await timed(parallelism), parallelism }
+}
+
+async function createPostgresDatabase (url: string): Promise<{ url: string, drop: () => Promise<void> } | null> {
+  const admin = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 })
+  try {
+    await admin.connect()
+  } catch (err) {
+    log(`PostgreSQL not reachable at ${url} (${(err as Error).message}): skipping the PostgreSQL scenario`)
+    await admin.end().catch(() => {})
+    return null
+  }
+  const name = `iam_bench_${randomBytes(6).toString('hex')}`
+  try {
+    await admin.query(`create database ${name}`)
+  } finally {
+    await admin.end()
+  }
+  const dbUrl = new URL(url)
+  dbUrl.pathname = `/${name}`
+  return {
+    url: dbUrl.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: url })
+      await c.connect()
+      try {
+        await c.query(`drop database if exists ${name} with (force)`)
+      } finally {
+        await c.end()
+      }
+    }
+  }
+}
+
+async function main (): Promise<void> {
+  const settings = benchSettings(process.env, here)
+  const specs = selectScenarios(settings.only)
+  const work = mkdtempSync(join(tmpdir(), 'iam-bench-'))
+  const cleanups: Array<{ what: string, fn: () => Promise<void> }> = []
+  const startedAt = new Date()
+  log(`iam-mcp bench: ${settings.rounds} rounds × ${settings.duration} s, ${settings.connections} connections, warm-up ${settings.warmup} s; work dir ${work}`)
+  try {
+    const sqlite = await startService(settings, work, 'sqlite', `sqlite:${join(work, 'iam.db')}`)
+    cleanups.push({ what: 'stop the SQLite service', fn: () => sqlite.child.stop() })
+    const prepared = await prepare(sqlite, 100)
+    log(`service ready on ${sqlite.child.base}; tools/list (every scope) is ${prepared.toolsListBytes} bytes`)
+
+    const basePort = await freePort()
+    const baseline = spawnChild({
+      name: 'bare Fastify baseline',
+      args: ['--import', 'tsx', join(here, 'baseline.ts')],
+      cwd: root,
+      port: basePort,
+      logFile: null,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', BASELINE_PORT: String(basePort), BASELINE_REPLY_BYTES: String(prepared.toolsListBytes) }
+    })
+    cleanups.push({ what: 'stop the baseline', fn: () => baseline.stop() })
+    const baselineBody = jsonRpc('tools/list')
+    const baselineRequest: Load['request'] = { method: 'POST', headers: mcpHeaders(prepared.allScopes), body: baselineBody }
+    await waitForBaseline(baseline, baselineBody, prepared.toolsListBytes)
+
+    let postgres: Service | null = null
+    let postgresPrepared: Prepared | null = null
+    if (specs.some(s => s.engine === 'postgres') && settings.postgres === 'auto') {
+      const db = await createPostgresDatabase(settings.postgresUrl)
+      if (db !== null) {
+        cleanups.push({ what: 'drop the PostgreSQL database', fn: db.drop })
+        postgres = await startService(settings, work, 'postgres', db.url)
+        cleanups.push({ what: 'stop the PostgreSQL service', fn: () => postgres?.child.stop() ?? Promise.resolve() })
+        postgresPrepared = await prepare(postgres, 1)
+      }
+    }
+
+    const loads: Load[] = []
+    const skipped: Array<{ id: string, title: string, reason: string }> = []
+    for (const spec of specs) {
+      const service = spec.engine === 'postgres' ? postgres : sqlite
+      const data = spec.engine === 'postgres' ? postgresPrepared : prepared
+      if (service === null || data === null) {
+        skipped.push({ id: spec.id, title: spec.title, reason: 'PostgreSQL not configured or not reachable' })
+        continue
+      }
+      const load = loadFor(spec, service, data)
+      try {
+        await checkLoad(load)
+        loads.push(load)
+      } catch (err) {
+        log(`scenario ${spec.id} (${spec.title}) skipped: ${(err as Error).message}`)
+        skipped.push({ id: spec.id, title: spec.title, reason: (err as Error).message })
+      }
+    }
+    if (loads.length === 0) throw new Error('no scenario works: nothing to measure')
+
+    if (settings.warmup > 0) {
+      log('warming up …')
+      await run(baseline, MCP_PATH, baselineRequest, settings.warmup, settings.connections, 200)
+      for (const load of loads) await run(load.child, load.path, load.request, settings.warmup, settings.connections, load.spec.status)
+    }
+
+    const samples = new Map<string, { a: RunSample[], b: RunSample[], rss: number }>(loads.map(l => [l.spec.id, { a: [], b: [], rss: 0 }]))
+    for (let round = 1; round <= settings.rounds; round++) {
+      for (const load of loads) {
+        const entry = samples.get(load.spec.id)
+        if (entry === undefined) continue
+        const a = await run(load.child, load.path, load.request, settings.duration, settings.connections, load.spec.status)
+        const b = await run(baseline, MCP_PATH, baselineRequest, settings.duration, settings.connections, 200)
+        entry.a.push(a.sample)
+        entry.b.push(b.sample)
+        entry.rss = Math.max(entry.rss, a.peakRssMiB)
+        log(`round ${round}/${settings.rounds}  [${load.spec.id}] ${load.spec.title}: ${fmt(a.sample.rps)} req/s, p50 ${fmt(a.sample.p50, 1)} ms, p99 ${fmt(a.sample.p99, 1)} ms, RSS ≤ ${fmt(a.peakRssMiB)} MiB` +
+          `${a.sample.unexpected > 0 ? `, ${a.sample.unexpected} unexpected` : ''} | baseline ${fmt(b.sample.rps)} req/s → ${fmt(a.sample.rps / b.sample.rps, 2)}`)
+      }
+    }
+
+    const summaries: ScenarioSummary[] = loads.map(l => {
+      const entry = samples.get(l.spec.id) ?? { a: [], b: [], rss: 0 }
+      return summarize(l.spec, entry.a, entry.b, entry.rss)
+    })
+    const baselineSamples = [...samples.values()].flatMap(e => e.b)
+    const baselineSummary = {
+      rps: median(baselineSamples.map(s => s.rps)),
+      p50: median(baselineSamples.map(s => s.p50)),
+      p99: median(baselineSamples.map(s => s.p99)),
+      runs: baselineSamples.length
+    }
+    const memory = {
+      sqliteHwmMiB: sqlite.child.memory()?.hwmMiB ?? null,
+      postgresHwmMiB: postgres?.child.memory()?.hwmMiB ?? null
+    }
+
+    // Hashing is timed with the servers idle, so it gets the machine to itself.
+    await Promise.all([sqlite.child.stop(), baseline.stop(), postgres?.child.stop()])
+    const hashing = await passwordHashRate(settings.hashSeconds)
+
+    const table = markdownTable(baselineSummary, summaries)
+    const withTarget = summaries.filter(s => s.pass !== null)
+    const met = withTarget.filter(s => s.pass === true).length
+    process.stdout.write(`\n${table}\n\n`)
+    process.stdout.write(`Peak RSS (VmHWM) of the service: SQLite ${fmt(memory.sqliteHwmMiB)} MiB${memory.postgresHwmMiB !== null ? `, PostgreSQL ${fmt(memory.postgresHwmMiB)} MiB` : ''}\n`)
+    process.stdout.write(`Password hashing (scrypt N=32768, lib/crypto.ts hashPassword): ${fmt(hashing.sequentialPerSecond, 1)}/s one at a time, ${fmt(hashing.parallelPerSecond, 1)}/s with ${hashing.parallelism} in flight\n`)
+    process.stdout.write(`tools/list reply (every scope): ${prepared.toolsListBytes} bytes; baseline reply the same size\n`)
+    for (const s of skipped) process.stdout.write(`Skipped ${s.id} (${s.title}): ${s.reason}\n`)
+    process.stdout.write(`Targets met: ${met} of ${withTarget.length}\n`)
+
+    const machine = {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`
+    }
+    const results = {
+      generatedAt: new Date().toISOString(),
+      startedAt: startedAt.toISOString(),
+      command: 'npm run bench',
+      settings: { rounds: settings.rounds, duration: settings.duration, warmup: settings.warmup, connections: settings.connections, logLevel: 'info', rateLimitMax: 1000000000 },
+      machine,
+      toolsListBytes: prepared.toolsListBytes,
+      baseline: baselineSummary,
+      scenarios: summaries,
+      skipped,
+      memory,
+      passwordHashing: hashing,
+      targetsMet: { met, of: withTarget.length }
+    }
+    mkdirSync(settings.outDir, { recursive: true })
+    writeFileSync(join(settings.outDir, 'results.json'), JSON.stringify(results, null, 2) + '\n')
+    writeFileSync(join(settings.outDir, 'results.svg'), renderSvg(summaries, {
+      title: `iam-mcp vs bare Fastify: requests/s ratio (${met}/${withTarget.length} targets met)`,
+      subtitle: `${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, ${settings.connections} connections, ${settings.rounds} × ${settings.duration} s rounds; baseline ${fmt(baselineSummary.rps)} req/s; ${results.generatedAt.slice(0, 16).replace('T', ' ')} UTC`
+    }))
+    log(`wrote ${join(settings.outDir, 'results.json')} and results.svg`)
+  } finally {
+    for (const { what, fn } of cleanups.reverse()) {
+      await fn().catch(err => log(`could not ${what}: ${(err as Error).message}`))
+    }
+    rmSync(work, { recursive: true, force: true })
+  }
+}
+
+/** Waits for the baseline to listen and checks that its reply has the size it was given. */
+async function waitForBaseline (child: Child, body: string, bytes: number): Promise<void> {
+  const deadline = Date.now() + 30000
+  while (Date.now() < deadline) {
+    if (child.exited()) throw new Error('the baseline exited during start-up')
+    try {
+      const res = await fetch(child.base + MCP_PATH, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+      const size = (await res.arrayBuffer()).byteLength
+      if (res.status !== 200 || size !== bytes) throw new Error(`baseline answered ${res.status} with ${size} bytes, expected ${bytes}`)
+      return
+    } catch (err) {
+      if ((err as Error).message.startsWith('baseline answered')) throw err
+      await sleep(100)
+    }
+  }
+  throw new Error('the baseline did not start within 30 s')
+}
+
+main().catch(err => {
+  log(`bench failed: ${(err as Error).stack ?? String(err)}`)
+  process.exitCode = 1
+})

@@ -1,0 +1,149 @@
+// The benchmark harness's pure pieces. Nothing here is timed: the numbers are made up.
+import { test } from 'tap'
+import { fmt, markdownTable, median, parseProcStatus, ratio, renderSvg, summarize, verdict, wrap, type RunSample } from '../../bench/stats.js'
+import { benchSettings, selectScenarios, SCENARIOS } from '../../bench/config.js'
+import { constantReply, startBaseline } from '../../bench/baseline.js'
+import { basic, jsonRpc, mcpHeaders, tokenRequestBody } from '../../bench/requests.js'
+
+function sample (rps: number, p99 = 5, unexpected = 0): RunSample {
+  return { rps, p50: 2, p99, unexpected, total: 10000 }
+}
+
+test('median of odd and even counts, unsorted input, empty input', async (t) => {
+  t.equal(median([3, 1, 2]), 2)
+  t.equal(median([4, 1, 3, 2]), 2.5)
+  t.equal(median([7]), 7)
+  t.ok(Number.isNaN(median([])))
+  const input = [3, 1, 2]
+  median(input)
+  t.same(input, [3, 1, 2], 'does not sort its argument in place')
+})
+
+test('ratio to the baseline', async (t) => {
+  t.equal(ratio(800, 1000), 0.8)
+  t.ok(Number.isNaN(ratio(800, 0)))
+  t.ok(Number.isNaN(ratio(Number.NaN, 1000)))
+})
+
+test('verdict: ratio, p99, RSS and unexpected answers each decide', async (t) => {
+  const target = { ratio: 0.8, p99: 10, rssMiB: 200 }
+  t.same(verdict(target, { ratio: 0.85, p99: 9, peakRssMiB: 120 }), { pass: true, misses: [] })
+  t.equal(verdict(target, { ratio: 0.79, p99: 9 }).pass, false)
+  t.match(verdict(target, { ratio: 0.9, p99: 11 }).misses, [/p99 11\.0 ms > 10 ms/])
+  t.match(verdict(target, { ratio: 0.9, p99: 1, peakRssMiB: 250 }).misses, [/RSS 250 MiB > 200 MiB/])
+  t.match(verdict(target, { ratio: 0.9, p99: 1 }, 0.5).misses, [/50\.0 % unexpected/])
+  t.equal(verdict({}, { ratio: 0.1, p99: 100 }).pass, null, 'no target: report only')
+  t.equal(verdict({}, { ratio: 0.1, p99: 100 }, 0.2).pass, false, 'wrong answers fail even a report-only scenario')
+  t.equal(verdict(target, { ratio: Number.NaN, p99: 1 }).pass, false, 'an unmeasured ratio is not a pass')
+})
+
+test('summarize takes medians over rounds and pairs the baseline', async (t) => {
+  const spec = { id: '1', title: 'tools/list', target: { ratio: 0.8 } }
+  const s = summarize(spec, [sample(900), sample(850), sample(100)], [sample(1000), sample(1000), sample(990)], 150)
+  t.equal(s.rps, 850)
+  t.equal(s.baselineRps, 1000)
+  t.equal(s.ratio, 0.85)
+  t.equal(s.pass, true, 'one disturbed round does not decide')
+  t.equal(s.peakRssMiB, 150)
+  t.equal(s.rounds.length, 3)
+  const wrong = summarize(spec, [sample(900, 5, 5000)], [sample(1000)])
+  t.equal(wrong.pass, false)
+  t.equal(wrong.unexpectedShare, 0.5)
+})
+
+test('the table names every scenario and its verdict', async (t) => {
+  const s = summarize({ id: '7', title: 'unauthenticated (401)', target: { ratio: 0.8 } }, [sample(500)], [sample(1000)])
+  const table = markdownTable({ rps: 1000, p50: 1, p99: 3 }, [s])
+  t.match(table, /\| B \| bare Fastify baseline \| 1,000 \|/)
+  t.match(table, /\| 7 \| unauthenticated \(401\) \| 500 \| 2 \| 5 \| 0\.50 \| ≥ 0\.80 \|.*MISS \(ratio 0\.50 < 0\.8\)/)
+  t.equal(fmt(Number.NaN), '–')
+  t.equal(fmt(1234.5, 1), '1,234.5')
+})
+
+test('the SVG chart: one bar per scenario, coloured by verdict, with target lines', async (t) => {
+  const scenarios = [
+    summarize({ id: '1', title: 'tools/list, bearer, every scope', target: { ratio: 0.8 } }, [sample(900)], [sample(1000)]),
+    summarize({ id: '3', title: 'read <tool> & "call"', target: { ratio: 0.6 } }, [sample(300)], [sample(1000)]),
+    summarize({ id: '6', title: 'token endpoint', target: {} }, [sample(100)], [sample(1000)])
+  ]
+  const svg = renderSvg(scenarios, { title: 'iam-mcp & baseline', subtitle: 'made-up numbers' })
+  t.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/)
+  t.match(svg, /<\/svg>\n$/)
+  t.equal(svg.match(/<rect [^>]*><title>/g)?.length, 3, 'three bars')
+  t.equal(svg.match(/stroke-dasharray="5 3"\/>/g)?.length, 3, 'two target lines and the legend')
+  t.match(svg, /fill="#2e9d52"><title>1 /, 'met: green')
+  t.match(svg, /fill="#d1453b"><title>3 /, 'missed: red')
+  t.match(svg, /fill="#8c8c8c"><title>6 /, 'no target: grey')
+  t.match(svg, /iam-mcp &amp; baseline/, 'text is escaped')
+  t.match(svg, /read &lt;tool&gt; &amp;/)
+  t.notMatch(svg, /NaN|undefined/)
+  const tall = renderSvg([summarize({ id: '9', title: 'x', target: { ratio: 0.8 } }, [sample(3000)], [sample(1000)])], { title: 't' })
+  t.notMatch(tall, /NaN|undefined/, 'ratios above 1 fit the axis')
+})
+
+test('wrap splits labels on words', async (t) => {
+  t.same(wrap('tools/call get_applications (10 of 100)', 16), ['tools/call', 'get_applications', '(10 of 100)'])
+  t.same(wrap('', 10), [])
+})
+
+test('the baseline reply is valid JSON-RPC of exactly the requested size', async (t) => {
+  for (const bytes of [100, 4096, 23456]) {
+    const reply = constantReply(bytes)
+    t.equal(Buffer.byteLength(reply), bytes)
+    const parsed = JSON.parse(reply)
+    t.equal(parsed.jsonrpc, '2.0')
+    t.same(parsed.result.tools, [])
+  }
+  t.doesNotThrow(() => JSON.parse(constantReply(1)), 'never smaller than the empty reply')
+})
+
+test('settings from the environment, with defaults and refusals', async (t) => {
+  const d = benchSettings({}, '/out')
+  t.match(d, { rounds: 3, duration: 10, warmup: 3, connections: 50, only: [], postgres: 'auto', outDir: '/out', serverLog: null, cpuProfDir: null })
+  const q = benchSettings({ BENCH_ROUNDS: '1', BENCH_DURATION: '2', BENCH_SCENARIOS: '1, 7', BENCH_PG: 'off', BENCH_OUT: '/tmp/x' }, '/out')
+  t.match(q, { rounds: 1, duration: 2, only: ['1', '7'], postgres: 'off', outDir: '/tmp/x' })
+  t.throws(() => benchSettings({ BENCH_ROUNDS: 'many' }, '/out'), /BENCH_ROUNDS/)
+  t.throws(() => benchSettings({ BENCH_PG: 'yes' }, '/out'), /BENCH_PG/)
+  t.equal(selectScenarios([]).length, SCENARIOS.length)
+  t.same(selectScenarios(['7', '1']).map(s => s.id), ['1', '7'], 'catalogue order')
+  t.throws(() => selectScenarios(['42']), /unknown scenarios: 42/)
+})
+
+test('every scenario carries issue 6 targets', async (t) => {
+  const byId = new Map(SCENARIOS.map(s => [s.id, s]))
+  t.match(byId.get('1')?.target, { ratio: 0.8, p99: 10 })
+  t.match(byId.get('2')?.target, { ratio: 0.8, p99: 10 })
+  t.match(byId.get('3')?.target, { ratio: 0.6 })
+  t.match(byId.get('4')?.target, { ratio: 0.25 })
+  t.match(byId.get('5')?.target, { ratio: 0.7 })
+  t.equal(byId.get('6')?.target.ratio, undefined, 'token endpoint: report only')
+  t.match(byId.get('7')?.target, { ratio: 0.8 })
+  t.equal(byId.get('7')?.status, 401)
+  for (const s of SCENARIOS) t.equal(s.target.rssMiB, 200, `${s.id}: peak RSS ≤ 200 MiB`)
+})
+
+test('/proc status parsing and request helpers', async (t) => {
+  t.same(parseProcStatus('Name:\tnode\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\n'), { rssMiB: 100, hwmMiB: 200 })
+  t.equal(parseProcStatus('Name:\tnode\n'), null)
+  t.equal(basic('id', 'se:cret'), `Basic ${Buffer.from('id:se%3Acret').toString('base64')}`)
+  t.equal(tokenRequestBody(), 'grant_type=client_credentials')
+  t.equal(tokenRequestBody('user:read'), 'grant_type=client_credentials&scope=user%3Aread')
+  t.same(JSON.parse(jsonRpc('tools/list')), { jsonrpc: '2.0', id: 1, method: 'tools/list' })
+  t.same(JSON.parse(jsonRpc('tools/call', { name: 'x' }, 'a')), { jsonrpc: '2.0', id: 'a', method: 'tools/call', params: { name: 'x' } })
+  t.equal(mcpHeaders().authorization, undefined)
+  t.equal(mcpHeaders('Bearer x').authorization, 'Bearer x')
+  t.match(mcpHeaders()['mcp-protocol-version'], /^\d{4}-\d{2}-\d{2}$/)
+})
+
+test('the baseline server parses the body and answers its constant reply', async (t) => {
+  const app = await startBaseline(2048)
+  t.teardown(() => app.close())
+  const address = app.server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : 0
+  const res = await fetch(`http://127.0.0.1:${port}/api/mcp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: jsonRpc('tools/list') })
+  t.equal(res.status, 200)
+  t.match(res.headers.get('content-type'), /^application\/json/)
+  t.equal((await res.arrayBuffer()).byteLength, 2048)
+  const bad = await fetch(`http://127.0.0.1:${port}/api/mcp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' })
+  t.equal(bad.status, 400, 'the body really is parsed')
+})
