@@ -1,0 +1,36 @@
+import type { FastifyReply } from 'fastify'
+
+/** The Content-Security-Policy of a page whose forms may end in a redirect to `formOrigins`. */
+export function pagePolicy (formOrigins: string[] = []): string {
+  const formAction = ["'self'", ...new Set(formOrigins)].join(' ')
+  return [
+    "default-src 'none'",
+    "style-src 'self'",
+    "img-src 'self'",
+    `form-action ${formAction}`,
+    "frame-ancestors 'none'",
+    "base-uri 'none'"
+  ].join('; ')
+}
+
+/** Sends a server-rendered page: never cached, never framed, no script may run. */
+export function sendPage (reply: FastifyReply, statusCode: number, body: string, formOrigins: string[] = []): FastifyReply {
+  return reply
+    .code(statusCode)
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .header('content-security-policy', pagePolicy(formOrigins))
+    .send(body)
+}
+
+/**
+ * Route option for @fastify/helmet (registered with `global: false` in plugins/helmet.ts):
+ * every header but the CSP, which `sendPage` sets per page.
+ */
+export const HTML_HELMET = {
+  contentSecurityPolicy: false,
+  crossOriginEmbedderPolicy: false,
+  referrerPolicy: { policy: 'no-referrer' as const },
+  frameguard: { action: 'deny' as const },
+  hsts: { maxAge: 15552000, includeSubDomains: true }
+}

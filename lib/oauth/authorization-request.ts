@@ -1,0 +1,112 @@
+import { randomToken, safeEqual, secretDigest } from '../crypto.js'
+import type { Application } from '../storage/models.js'
+import type { Store } from '../storage/store.js'
+import { OIDC_SCOPES, expandScopes } from '../scopes.js'
+
+/**
+ * A validated authorization request, as the login and consent forms carry it between the
+ * steps: sealed with a MAC so that a person can narrow what it asks (unticking scopes) but no
+ * one can widen it, and with an expiry so an abandoned page cannot be replayed later.
+ */
+export interface AuthorizationRequest {
+  clientId: string
+  redirectUri: string
+  /** Expanded and allowed for this client: what the consent page shows. */
+  scopes: string[]
+  state?: string
+  nonce?: string
+  codeChallenge: string
+  /** The audience its tokens get: the normalised `resource`, or `{base}`. */
+  resource: string
+  /** `prompt=consent`: ask even when an earlier consent covers the scopes. */
+  forceConsent: boolean
+  /** Milliseconds since the epoch. */
+  expiresAt: number
+}
+
+/** How long a login or consent page stays usable. */
+export const REQUEST_LIFETIME_MS = 15 * 60_000
+
+export function sealRequest (secret: string, request: AuthorizationRequest): string {
+  const payload = Buffer.from(JSON.stringify(request)).toString('base64url')
+  return `${payload}.${secretDigest(secret, `authorization-request|${payload}`)}`
+}
+
+export function openRequest (secret: string, sealed: unknown, now = Date.now()): AuthorizationRequest | undefined {
+  if (typeof sealed !== 'string' || sealed.length > 8192) return undefined
+  const dot = sealed.indexOf('.')
+  if (dot < 0) return undefined
+  const payload = sealed.slice(0, dot)
+  if (!safeEqual(secretDigest(secret, `authorization-request|${payload}`), sealed.slice(dot + 1))) return undefined
+  try {
+    const request = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as AuthorizationRequest
+    return request.expiresAt > now ? request : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The scopes a client may be granted in a user flow: its own (aliases expanded against the
+ * tools' scopes) plus the OIDC scopes, which are about the person and always theirs to give.
+ */
+export function allowedScopes (client: Application, known: ReadonlySet<string>): Set<string> {
+  return new Set([...expandScopes(client.scopes, known), ...OIDC_SCOPES])
+}
+
+/** `redirectUri` with the response parameters added (RFC 6749 §4.1.2, RFC 9207 `iss`). */
+export function redirectWith (redirectUri: string, params: Record<string, string | undefined>): string {
+  const url = new URL(redirectUri)
+  for (const [name, value] of Object.entries(params)) if (value !== undefined) url.searchParams.set(name, value)
+  return url.toString()
+}
+
+/** Where a page's form may send the browser on: the redirect URI's origin. */
+export function redirectOrigin (redirectUri: string): string {
+  return new URL(redirectUri).origin
+}
+
+/**
+ * Issues a one-time authorization code: only its keyed digest is stored, so a database
+ * reader cannot redeem it; it expires after AUTHORIZATION_CODE_TTL seconds.
+ */
+export async function issueCode (store: Store, request: AuthorizationRequest, grant: { userId: string, sessionId: string, scopes: string[], ttlSeconds: number }): Promise<string> {
+  const code = randomToken(32)
+  await store.codes.insert({
+    id: store.digest(code),
+    clientId: request.clientId,
+    userId: grant.userId,
+    sessionId: grant.sessionId,
+    redirectUri: request.redirectUri,
+    scope: grant.scopes.join(' '),
+    resource: request.resource,
+    codeChallenge: request.codeChallenge,
+    nonce: request.nonce ?? null,
+    expiresAt: Date.now() + grant.ttlSeconds * 1000
+  })
+  return code
+}
+
+function normalizeUrl (value: string): string | undefined {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    return undefined
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search !== '' || url.hash !== '' || value.includes('#')) return undefined
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`
+}
+
+/**
+ * The audience a `resource` (RFC 8707) names: `{base}` or `{base}/api/mcp`, compared after
+ * normalising (scheme and host lower-cased, default port and trailing slash ignored); `{base}`
+ * without one; undefined for any other resource (→ invalid_target).
+ */
+export function audienceFor (base: string, resource: string | undefined): string | undefined {
+  if (resource === undefined) return base
+  const wanted = normalizeUrl(resource)
+  if (wanted === undefined) return undefined
+  for (const candidate of [base, `${base}/api/mcp`]) if (normalizeUrl(candidate) === wanted) return candidate
+  return undefined
+}
