@@ -1,0 +1,120 @@
+import { Type, type Static } from '@sinclair/typebox'
+import type { Application } from '../storage/models.js'
+import { expandScopes, OIDC_SCOPES, sortScopes } from '../scopes.js'
+import { JWT_ALGORITHM } from '../jwt.js'
+
+/** Where each OAuth endpoint lives under `{base}` (Casdoor-compatible paths, DESIGN.md). */
+export const OAUTH_PATHS = {
+  authorization: '/login/oauth/authorize',
+  token: '/api/login/oauth/access_token',
+  registration: '/api/oauth/register',
+  introspection: '/api/login/oauth/introspect',
+  revocation: '/api/login/oauth/revoke',
+  userinfo: '/api/userinfo',
+  jwks: '/.well-known/jwks',
+  mcp: '/api/mcp'
+} as const
+
+export const GRANT_TYPES = ['authorization_code', 'client_credentials', 'refresh_token'] as const
+export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const
+
+/** Every scope a document advertises: the OIDC ones and every scope a tool declares. */
+export function advertisedScopes (toolScopes: ReadonlySet<string>): string[] {
+  return sortScopes([...OIDC_SCOPES, ...toolScopes])
+}
+
+/**
+ * What one application may be granted: its scopes expanded against the tools' (aliases never
+ * appear), plus the OIDC scopes when it may run a user flow.
+ */
+export function applicationScopes (app: Application, toolScopes: ReadonlySet<string>): string[] {
+  const scopes = expandScopes(app.scopes, toolScopes)
+  if (app.grantTypes.includes('authorization_code')) scopes.push(...OIDC_SCOPES)
+  return sortScopes(scopes)
+}
+
+export const ProtectedResourceMetadataSchema = Type.Object({
+  resource: Type.String(),
+  authorization_servers: Type.Array(Type.String()),
+  bearer_methods_supported: Type.Array(Type.String()),
+  scopes_supported: Type.Array(Type.String()),
+  resource_name: Type.String(),
+  resource_signing_alg_values_supported: Type.Array(Type.String())
+})
+export type ProtectedResourceMetadata = Static<typeof ProtectedResourceMetadataSchema>
+
+/** RFC 9728 protected resource metadata for `resource` (`{base}` or `{base}/api/mcp`). */
+export function protectedResourceMetadata (base: string, resource: string, scopes: string[]): ProtectedResourceMetadata {
+  return {
+    resource,
+    authorization_servers: [base],
+    bearer_methods_supported: ['header'],
+    scopes_supported: scopes,
+    resource_name: 'iam-mcp',
+    resource_signing_alg_values_supported: [JWT_ALGORITHM]
+  }
+}
+
+export const AuthorizationServerMetadataSchema = Type.Object({
+  issuer: Type.String(),
+  authorization_endpoint: Type.String(),
+  token_endpoint: Type.String(),
+  registration_endpoint: Type.String(),
+  introspection_endpoint: Type.String(),
+  revocation_endpoint: Type.String(),
+  userinfo_endpoint: Type.String(),
+  jwks_uri: Type.String(),
+  scopes_supported: Type.Array(Type.String()),
+  response_types_supported: Type.Array(Type.String()),
+  response_modes_supported: Type.Array(Type.String()),
+  grant_types_supported: Type.Array(Type.String()),
+  code_challenge_methods_supported: Type.Array(Type.String()),
+  token_endpoint_auth_methods_supported: Type.Array(Type.String()),
+  introspection_endpoint_auth_methods_supported: Type.Array(Type.String()),
+  revocation_endpoint_auth_methods_supported: Type.Array(Type.String()),
+  authorization_response_iss_parameter_supported: Type.Boolean(),
+  subject_types_supported: Type.Array(Type.String()),
+  id_token_signing_alg_values_supported: Type.Array(Type.String()),
+  claims_supported: Type.Array(Type.String())
+})
+export type AuthorizationServerMetadata = Static<typeof AuthorizationServerMetadataSchema>
+
+/**
+ * RFC 8414 authorization server metadata, which is also the OpenID Provider configuration:
+ * one issuer, `{base}`, whichever document names it.
+ */
+export function authorizationServerMetadata (base: string, scopes: string[]): AuthorizationServerMetadata {
+  return {
+    issuer: base,
+    authorization_endpoint: base + OAUTH_PATHS.authorization,
+    token_endpoint: base + OAUTH_PATHS.token,
+    registration_endpoint: base + OAUTH_PATHS.registration,
+    introspection_endpoint: base + OAUTH_PATHS.introspection,
+    revocation_endpoint: base + OAUTH_PATHS.revocation,
+    userinfo_endpoint: base + OAUTH_PATHS.userinfo,
+    jwks_uri: base + OAUTH_PATHS.jwks,
+    scopes_supported: scopes,
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    grant_types_supported: [...GRANT_TYPES],
+    code_challenge_methods_supported: ['S256'],
+    token_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    revocation_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
+    authorization_response_iss_parameter_supported: true,
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: [JWT_ALGORITHM],
+    claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'azp', 'at_hash', 'sid', 'name', 'preferred_username', 'email']
+  }
+}
+
+export const JwksSchema = Type.Object({
+  keys: Type.Array(Type.Object({
+    kty: Type.String(),
+    kid: Type.String(),
+    use: Type.String(),
+    alg: Type.String(),
+    n: Type.String(),
+    e: Type.String()
+  }))
+})
