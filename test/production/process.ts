@@ -106,7 +106,7 @@ export async function startServer (t: TestContext, env: Record<string, string | 
     })
   })
   let done = false
-  void exited.then(() => { done = true })
+  exited.then(() => { done = true }, () => {})
 
   const stop = async (signal: NodeJS.Signals = 'SIGTERM', graceMs = 20_000): Promise<Exit> => {
     if (!done) child.kill(signal)
@@ -146,7 +146,7 @@ export async function startServer (t: TestContext, env: Record<string, string | 
 export async function waitReady (server: ServerProcess, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   let exited: Exit | undefined
-  void server.exited.then(e => { exited = e })
+  server.exited.then(e => { exited = e }, () => {})
   while (Date.now() < deadline) {
     if (exited !== undefined) throw new Error(`server exited (${JSON.stringify(exited)}) before it was ready:\n${server.output().slice(-4000)}`)
     try {

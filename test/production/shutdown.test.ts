@@ -39,7 +39,7 @@ function slowAddUser (port: number, name: string, release: Promise<void>): Promi
     })
     req.on('error', reject)
     req.write(body.slice(0, half))
-    void release.then(() => { req.end(body.slice(half)) })
+    release.then(() => { req.end(body.slice(half)) }, reject)
   })
 }
 
