@@ -147,7 +147,7 @@ export function renderSvg (scenarios: readonly ScenarioSummary[], options: Chart
   const height = options.height ?? 400
   const left = 48
   const right = 16
-  const top = 64
+  const top = 80
   const bottom = 78
   const plotW = width - left - right
   const plotH = height - top - bottom
@@ -169,7 +169,6 @@ export function renderSvg (scenarios: readonly ScenarioSummary[], options: Chart
   }
   const one = y(1).toFixed(1)
   out.push(`<line x1="${left}" x2="${width - right}" y1="${one}" y2="${one}" stroke="#888" stroke-width="1.5"/>`)
-  out.push(`<text x="${width - right}" y="${Number(one) - 4}" font-size="10" fill="#666" text-anchor="end">bare Fastify = 1.0</text>`)
   scenarios.forEach((s, i) => {
     const cx = left + slot * i + slot / 2
     const value = Number.isFinite(s.ratio) ? s.ratio : 0
@@ -177,7 +176,8 @@ export function renderSvg (scenarios: readonly ScenarioSummary[], options: Chart
     const colour = s.pass === false ? '#d1453b' : s.target.ratio === undefined || s.pass === null ? '#8c8c8c' : '#2e9d52'
     const by = y(value)
     out.push(`<rect x="${(cx - barW / 2).toFixed(1)}" y="${by.toFixed(1)}" width="${barW.toFixed(1)}" height="${(top + plotH - by).toFixed(1)}" fill="${colour}"><title>${escapeXml(`${s.id} ${s.title}: ${fmt(s.ratio, 2)}`)}</title></rect>`)
-    out.push(`<text x="${cx.toFixed(1)}" y="${(by - 5).toFixed(1)}" font-size="11" fill="#222" text-anchor="middle">${fmt(s.ratio, 2)}</text>`)
+    // A white halo keeps the value readable where it crosses a target line.
+    out.push(`<text x="${cx.toFixed(1)}" y="${(by - 5).toFixed(1)}" font-size="11" font-weight="bold" fill="#222" stroke="#fff" stroke-width="3" paint-order="stroke" text-anchor="middle">${fmt(s.ratio, 2)}</text>`)
     if (s.target.ratio !== undefined) {
       const ty = y(s.target.ratio).toFixed(1)
       out.push(`<line x1="${(cx - slot / 2 + 4).toFixed(1)}" x2="${(cx + slot / 2 - 4).toFixed(1)}" y1="${ty}" y2="${ty}" stroke="#1f4e9c" stroke-width="2" stroke-dasharray="5 3"/>`)
@@ -189,11 +189,13 @@ export function renderSvg (scenarios: readonly ScenarioSummary[], options: Chart
   })
   out.push(`<line x1="${left}" x2="${left}" y1="${top}" y2="${top + plotH}" stroke="#444"/>`)
   out.push(`<line x1="${left}" x2="${width - right}" y1="${top + plotH}" y2="${top + plotH}" stroke="#444"/>`)
-  const ly = 44
-  const lx = width - right - 300
-  out.push(`<rect x="${lx}" y="${ly - 8}" width="10" height="10" fill="#2e9d52"/><text x="${lx + 14}" y="${ly + 1}" font-size="10" fill="#444">meets target</text>`)
-  out.push(`<rect x="${lx + 90}" y="${ly - 8}" width="10" height="10" fill="#d1453b"/><text x="${lx + 104}" y="${ly + 1}" font-size="10" fill="#444">misses</text>`)
-  out.push(`<line x1="${lx + 150}" x2="${lx + 172}" y1="${ly - 3}" y2="${ly - 3}" stroke="#1f4e9c" stroke-width="2" stroke-dasharray="5 3"/><text x="${lx + 176}" y="${ly + 1}" font-size="10" fill="#444">target ratio</text>`)
+  const ly = 62
+  const lx = left
+  out.push(`<rect x="${lx}" y="${ly - 8}" width="10" height="10" fill="#2e9d52"/><text x="${lx + 14}" y="${ly + 1}" font-size="10" fill="#444">meets its targets</text>`)
+  out.push(`<rect x="${lx + 110}" y="${ly - 8}" width="10" height="10" fill="#d1453b"/><text x="${lx + 124}" y="${ly + 1}" font-size="10" fill="#444">misses one</text>`)
+  out.push(`<rect x="${lx + 200}" y="${ly - 8}" width="10" height="10" fill="#8c8c8c"/><text x="${lx + 214}" y="${ly + 1}" font-size="10" fill="#444">no ratio target</text>`)
+  out.push(`<line x1="${lx + 300}" x2="${lx + 322}" y1="${ly - 3}" y2="${ly - 3}" stroke="#1f4e9c" stroke-width="2" stroke-dasharray="5 3"/><text x="${lx + 326}" y="${ly + 1}" font-size="10" fill="#444">target ratio</text>`)
+  out.push(`<line x1="${lx + 400}" x2="${lx + 422}" y1="${ly - 3}" y2="${ly - 3}" stroke="#888" stroke-width="1.5"/><text x="${lx + 426}" y="${ly + 1}" font-size="10" fill="#444">bare Fastify (1.0)</text>`)
   out.push('</svg>')
   return out.join('\n') + '\n'
 }
