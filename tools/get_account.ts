@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { defineTool } from '../lib/tool.js'
 import { reachOf } from '../lib/access.js'
-import { knownToolScopes } from '../lib/tool-schemas.js'
+import { knownToolScopes, sessionHandle } from '../lib/tool-schemas.js'
 import { sortScopes } from '../lib/scopes.js'
 
 const AccountSchema = Type.Object({
@@ -19,7 +19,8 @@ const AccountSchema = Type.Object({
   clientId: Type.Optional(Type.String({ description: 'the OAuth client the request came through' })),
   roles: Type.Array(Type.String(), { description: 'ids of the roles assigned to the user' }),
   displayName: Type.Optional(Type.String()),
-  email: Type.Optional(Type.String())
+  email: Type.Optional(Type.String()),
+  session: Type.Optional(Type.String({ description: 'handle of the login session the request came through (see get_sessions)' }))
 })
 
 export default defineTool({
@@ -49,6 +50,7 @@ export default defineTool({
       roles: []
     }
     if (principal.clientId !== null) account.clientId = principal.clientId
+    if (principal.sessionId !== undefined) account.session = sessionHandle(principal.sessionId)
     if (principal.kind === 'user') {
       const user = await store.users.find(principal.id)
       if (user !== undefined) {
