@@ -1,0 +1,76 @@
+import fp from 'fastify-plugin'
+import rateLimit from '@fastify/rate-limit'
+import { Redis } from 'ioredis'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+
+/** Where a request's limiter key is put for the shared limiter's key generator. */
+const rateLimitKey = Symbol('rateLimitKey')
+
+/** A group of routes whose callers share their limits (login apart from the token endpoint). */
+export type RateLimitBucket = 'login' | 'token' | 'oauth'
+
+export interface RateLimiter {
+  /**
+   * Counts this request against its IP's limit and, when `client` is given (a client id or an
+   * account name), that client's limit too. When one is exceeded, answers 429 with
+   * `Retry-After` and `body`, and returns false; the caller then stops.
+   */
+  check: (request: FastifyRequest, reply: FastifyReply, bucket: RateLimitBucket, client: string | undefined, body: unknown) => Promise<boolean>
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    limits: RateLimiter
+  }
+}
+
+/**
+ * Per-IP and per-client limits (RATE_LIMIT_MAX requests per RATE_LIMIT_WINDOW ms each) for the
+ * login and token endpoints, through @fastify/rate-limit: shared by every instance in Redis when
+ * REDIS_URL is set, in memory otherwise. Nothing is limited unless a route asks (`global: false`).
+ */
+export default fp(async function limits (fastify) {
+  const { config } = fastify
+  let redis: Redis | undefined
+  if (config.REDIS_URL !== undefined) {
+    // Fail fast: a slow Redis must not hold requests (the limiter then lets them through).
+    redis = new Redis(config.REDIS_URL, { connectTimeout: 500, maxRetriesPerRequest: 1, enableAutoPipelining: true })
+    redis.on('error', (err: Error) => { fastify.log.warn({ err: { message: err.message } }, 'rate-limit store unreachable') })
+    fastify.addHook('onClose', async () => { redis?.disconnect() })
+  }
+  await fastify.register(rateLimit, {
+    global: false,
+    max: config.RATE_LIMIT_MAX,
+    timeWindow: config.RATE_LIMIT_WINDOW,
+    nameSpace: 'iam-mcp-rl-',
+    skipOnError: true,
+    ...(redis === undefined ? {} : { redis })
+  })
+
+  const limiter = fastify.createRateLimit({
+    max: config.RATE_LIMIT_MAX,
+    timeWindow: config.RATE_LIMIT_WINDOW,
+    skipOnError: true,
+    // The key is built by the caller below: bucket, kind and value.
+    keyGenerator: (request) => (request as FastifyRequest & { [rateLimitKey]?: string })[rateLimitKey] ?? request.ip
+  })
+
+  async function exceeded (request: FastifyRequest, key: string): Promise<number | undefined> {
+    (request as FastifyRequest & { [rateLimitKey]?: string })[rateLimitKey] = key
+    const result = await limiter(request)
+    return !result.isAllowed && result.isExceeded ? Math.max(1, result.ttlInSeconds) : undefined
+  }
+
+  fastify.decorate('limits', {
+    async check (request, reply, bucket, client, body) {
+      let retryAfter = await exceeded(request, `${bucket}:ip:${request.ip}`)
+      if (retryAfter === undefined && client !== undefined && client !== '') {
+        retryAfter = await exceeded(request, `${bucket}:client:${client}`)
+      }
+      if (retryAfter === undefined) return true
+      request.log.info({ bucket }, 'rate limit exceeded')
+      await reply.code(429).header('retry-after', String(retryAfter)).header('cache-control', 'no-store').send(body)
+      return false
+    }
+  })
+}, { name: 'rate-limit', dependencies: ['config'], fastify: '5.x' })
