@@ -23,10 +23,10 @@ test('kill -9 under write load on SQLite loses nothing acknowledged', async (t) 
   // Half the workers set passwords (slow: hashing), half do not (many writes per second).
   interface Attempt { name: string, sent: number, password: boolean, acked?: number }
   const attempts: Attempt[] = []
-  let killed = false
+  const state = { killed: false }
   let counter = 0
   async function worker (w: number): Promise<void> {
-    for (let i = 0; i < 400 && !killed; i++) {
+    for (let i = 0; i < 400 && !state.killed; i++) {
       const attempt: Attempt = { name: `crash-${w}-${counter++}`, sent: Date.now(), password: w % 2 === 0 }
       attempts.push(attempt)
       try {
@@ -50,7 +50,7 @@ test('kill -9 under write load on SQLite loses nothing acknowledged', async (t) 
   // Kill while calls are being written (some are certainly in flight: four workers, no pause).
   const killedAt = Date.now()
   server.child.kill('SIGKILL')
-  killed = true
+  state.killed = true
   const exit = await server.exited
   t.equal(exit.signal, 'SIGKILL', 'the server was killed')
   await Promise.all(load)
