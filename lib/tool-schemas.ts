@@ -8,6 +8,7 @@ import type { Page } from './storage/paging.js'
 import { MAX_LIMIT } from './storage/paging.js'
 import { OIDC_SCOPES, isAlias } from './scopes.js'
 import { ToolError, type SigningKeyInfo } from './tool.js'
+import { checkRedirectUri } from './oauth/registration.js'
 import type { Store } from './storage/store.js'
 import { StoreError } from './storage/errors.js'
 
@@ -52,7 +53,7 @@ export const Phone = Type.String({ pattern: PHONE_PATTERN, maxLength: 32, descri
 export const Password = Type.String({ minLength: 8, maxLength: 256, description: 'new password (8-256 characters); stored only as a hash, never shown' })
 export const WEBSITE_PATTERN = '^$|^https?://[^\\s]+$'
 export const WebsiteUrl = Type.String({ pattern: WEBSITE_PATTERN, maxLength: 2000, description: 'http(s) URL ("" clears it)' })
-export const RedirectUri = Type.String({ pattern: '^[A-Za-z][A-Za-z0-9+.-]*:[^\\s#]+$', maxLength: 2000, description: 'absolute URI without fragment; http only for loopback hosts' })
+export const RedirectUri = Type.String({ pattern: '^https?://[^\\s#]+$', maxLength: 2000, description: 'absolute https URL without fragment (http only on loopback hosts)' })
 export const GrantType = Type.Union([Type.Literal('authorization_code'), Type.Literal('client_credentials'), Type.Literal('refresh_token')])
 export const APP_SCOPE_PATTERN = '^(read|write|admin|openid|profile|email|[a-z][a-z0-9_-]*:(read|write))$'
 export const AppScope = Type.String({ pattern: APP_SCOPE_PATTERN, maxLength: 100, description: 'a tool scope ("user:read"), an alias (read, write, admin) or an OIDC scope (openid, profile, email)' })
@@ -298,22 +299,16 @@ export function checkUserName (name: string): void {
   }
 }
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
-const UNSAFE_SCHEMES = new Set(['javascript:', 'data:', 'file:', 'vbscript:', 'blob:', 'about:'])
-
-/** OAuth 2.1 redirect URIs: absolute, no fragment, https (http only on loopback) or an app's own scheme. */
+/**
+ * Redirect URIs follow the same rule as dynamic client registration (one rule, in
+ * lib/oauth/registration.ts): absolute, no fragment or credentials, https or loopback http.
+ */
 export function checkRedirectUris (uris: readonly string[]): void {
   for (const uri of uris) {
-    let url: URL
     try {
-      url = new URL(uri)
-    } catch {
-      throw new ToolError('invalid', `redirectUris: ${JSON.stringify(uri)} is not an absolute URI`)
-    }
-    if (url.hash !== '' || uri.includes('#')) throw new ToolError('invalid', `redirectUris: ${JSON.stringify(uri)} must not have a fragment`)
-    if (UNSAFE_SCHEMES.has(url.protocol)) throw new ToolError('invalid', `redirectUris: the ${url.protocol} scheme is not allowed`)
-    if (url.protocol === 'http:' && !LOOPBACK.has(url.hostname)) {
-      throw new ToolError('invalid', `redirectUris: ${JSON.stringify(uri)} must use https (http is allowed only for localhost, 127.0.0.1 and [::1])`)
+      checkRedirectUri(uri)
+    } catch (err) {
+      throw new ToolError('invalid', `redirectUris: ${(err as Error).message}`)
     }
   }
 }

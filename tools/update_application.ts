@@ -23,11 +23,14 @@ export default defineTool({
     if (patch.isDisabled === true && isBootstrapApplication(id)) throw forbidden('the bootstrap application cannot be disabled')
     if (patch.redirectUris !== undefined) checkRedirectUris(patch.redirectUris)
     if (patch.scopes !== undefined) await checkApplicationScopes(patch.scopes)
-    const current = await store.applications.get(id)
-    const grantTypes = patch.grantTypes ?? current.grantTypes
-    const redirectUris = patch.redirectUris ?? current.redirectUris
-    if (grantTypes.includes('authorization_code') && redirectUris.length === 0) {
-      throw new ToolError('invalid', 'redirectUris: the authorization_code grant needs at least one redirect URI')
+    if (patch.grantTypes !== undefined || patch.redirectUris !== undefined) {
+      // Only a change to either is checked: the grant needs somewhere to send the code.
+      const current = await store.applications.get(id)
+      const grantTypes = patch.grantTypes ?? current.grantTypes
+      const redirectUris = patch.redirectUris ?? current.redirectUris
+      if (grantTypes.includes('authorization_code') && redirectUris.length === 0) {
+        throw new ToolError('invalid', 'redirectUris: the authorization_code grant needs at least one redirect URI')
+      }
     }
     return { application: applicationOut(await store.applications.update(id, patch)) }
   }
