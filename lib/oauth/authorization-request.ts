@@ -86,27 +86,3 @@ export async function issueCode (store: Store, request: AuthorizationRequest, gr
   })
   return code
 }
-
-function normalizeUrl (value: string): string | undefined {
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    return undefined
-  }
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search !== '' || url.hash !== '' || value.includes('#')) return undefined
-  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`
-}
-
-/**
- * The audience a `resource` (RFC 8707) names: `{base}` or `{base}/api/mcp`, compared after
- * normalising (scheme and host lower-cased, default port and trailing slash ignored); `{base}`
- * without one; undefined for any other resource (→ invalid_target).
- */
-export function audienceFor (base: string, resource: string | undefined): string | undefined {
-  if (resource === undefined) return base
-  const wanted = normalizeUrl(resource)
-  if (wanted === undefined) return undefined
-  for (const candidate of [base, `${base}/api/mcp`]) if (normalizeUrl(candidate) === wanted) return candidate
-  return undefined
-}

@@ -6,8 +6,10 @@ import { readSession } from '../session.js'
 import { consentPage, errorPage, loginPage } from '../html/pages.js'
 import { sendPage } from '../html/reply.js'
 import { isValidChallenge } from './pkce.js'
+import { audienceFor } from './resource.js'
+import { OAuthError } from './errors.js'
 import {
-  REQUEST_LIFETIME_MS, allowedScopes, audienceFor, issueCode, redirectOrigin, redirectWith, sealRequest,
+  REQUEST_LIFETIME_MS, allowedScopes, issueCode, redirectOrigin, redirectWith, sealRequest,
   type AuthorizationRequest
 } from './authorization-request.js'
 
@@ -107,8 +109,13 @@ export async function validateAuthorizeQuery (fastify: FastifyInstance, request:
   if (query.code_challenge_method !== 'S256') return fail('invalid_request', 'code_challenge_method must be S256')
   if (!isValidChallenge(query.code_challenge)) return fail('invalid_request', 'code_challenge must be the base64url SHA-256 of the code verifier')
 
-  const resource = audienceFor(base, query.resource)
-  if (resource === undefined) return fail('invalid_target', `resource must name this service (${base} or ${base}/api/mcp)`)
+  let resource: string
+  try {
+    resource = audienceFor(base, query.resource)
+  } catch (err) {
+    if (err instanceof OAuthError) return fail(err.code, `resource must name this service (${base} or ${base}/api/mcp)`)
+    throw err
+  }
 
   const prompt = new Set(parseScope(query.prompt))
   for (const p of prompt) if (!PROMPTS.has(p)) return fail('invalid_request', `unsupported prompt value "${p}"`)

@@ -1,0 +1,58 @@
+import type { GrantHandler } from '../grants.js'
+import { OAuthError } from '../errors.js'
+import { audienceFor } from '../resource.js'
+import { verifyCodeVerifier } from '../pkce.js'
+import { OIDC_SCOPES, parseScope } from '../../scopes.js'
+
+/**
+ * The authorization_code grant (RFC 6749 §4.1.3, OAuth 2.1, RFC 7636): a one-time code, for the
+ * client it was issued to, with its exact redirect URI and the PKCE verifier of its challenge,
+ * for public and confidential clients alike. A second use of a code revokes every token issued
+ * from it. `resource`, when sent, must name what the code was issued for (its tokens' `aud`).
+ * The response always carries a rotating refresh token, and an ID token when `openid` was
+ * granted (`aud` = client id, with the request's `nonce`).
+ */
+export const authorizationCodeGrant: GrantHandler = async ({ fastify, client, params, resources, base }) => {
+  const { store } = fastify
+  const raw = params.code
+  if (raw === undefined || raw === '') throw new OAuthError('invalid_request', 'code is required')
+  if (!client.grantTypes.includes('authorization_code')) throw new OAuthError('unauthorized_client', 'this client may not use the authorization code grant')
+
+  const taken = await store.codes.consume(store.digest(raw))
+  if (taken === undefined) throw new OAuthError('invalid_grant', 'the authorization code is not valid')
+  const { code, used } = taken
+  if (used) {
+    // A replayed code has leaked: what its first exchange issued is no longer safe.
+    const revoked = await store.tokens.revokeByCode(code.id)
+    fastify.log.warn({ clientId: code.clientId, revoked }, 'authorization code reused: the tokens issued from it are revoked')
+    throw new OAuthError('invalid_grant', 'the authorization code has already been used')
+  }
+  if (code.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'the authorization code was issued to another client')
+  if (code.expiresAt <= Date.now()) throw new OAuthError('invalid_grant', 'the authorization code has expired')
+
+  const redirectUri = params.redirect_uri ?? (client.redirectUris.length === 1 ? client.redirectUris[0] : undefined)
+  if (redirectUri === undefined) throw new OAuthError('invalid_request', 'redirect_uri is required')
+  if (redirectUri !== code.redirectUri) throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request')
+  if (params.code_verifier === undefined) throw new OAuthError('invalid_grant', 'code_verifier is required (PKCE)')
+  if (!verifyCodeVerifier(params.code_verifier, code.codeChallenge)) throw new OAuthError('invalid_grant', 'code_verifier does not match the code challenge')
+  if (resources.length > 0 && audienceFor(base, [...resources]) !== code.resource) {
+    throw new OAuthError('invalid_target', 'resource must name the resource the code was issued for')
+  }
+  const user = await fastify.authState.user(code.userId)
+  if (user === undefined || user.isForbidden) throw new OAuthError('invalid_grant', 'the user is forbidden or no longer exists')
+
+  const scopes = parseScope(code.scope)
+  return await fastify.tokens.issue({
+    subject: user.id,
+    subjectKind: 'user',
+    clientId: client.clientId,
+    scopes,
+    audience: code.resource,
+    issuer: base,
+    codeId: code.id,
+    refresh: true,
+    idToken: scopes.includes(OIDC_SCOPES[0]),
+    ...(code.nonce === null ? {} : { nonce: code.nonce }),
+    authTime: Math.floor(code.createdAt / 1000)
+  })
+}

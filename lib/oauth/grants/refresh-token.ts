@@ -1,0 +1,62 @@
+import type { GrantHandler } from '../grants.js'
+import { OAuthError } from '../errors.js'
+import { audienceFor } from '../resource.js'
+import { OIDC_SCOPES, expandScopes, parseScope, sortScopes } from '../../scopes.js'
+
+/**
+ * The refresh_token grant with rotation (OAuth 2.1 §4.3.1): each refresh token works once and
+ * is replaced by a new one of the same family. A used one presented again means two parties
+ * hold it, so the whole family is revoked — the newest refresh token and the access tokens
+ * included. `scope` may narrow what the grant held, never widen it (RFC 6749 §6).
+ */
+export const refreshTokenGrant: GrantHandler = async ({ fastify, client, params, resources, base }) => {
+  const { store } = fastify
+  const presented = params.refresh_token
+  if (presented === undefined || presented === '') throw new OAuthError('invalid_request', 'refresh_token is required')
+  if (!client.grantTypes.includes('refresh_token')) throw new OAuthError('unauthorized_client', 'this client may not use the refresh token grant')
+
+  const record = await store.tokens.find(fastify.tokens.refreshTokenId(presented))
+  if (record === undefined || record.kind !== 'refresh') throw new OAuthError('invalid_grant', 'the refresh token is not valid')
+  if (record.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'the refresh token was issued to another client')
+  if (record.revokedAt !== null) throw new OAuthError('invalid_grant', 'the refresh token has been revoked')
+  if (record.expiresAt <= Date.now()) throw new OAuthError('invalid_grant', 'the refresh token has expired')
+  if (record.usedAt !== null || !await store.tokens.markUsed(record.id)) {
+    const revoked = record.familyId === null ? await store.tokens.revoke(record.id) : await store.tokens.revokeFamily(record.familyId)
+    fastify.log.warn({ clientId: record.clientId, revoked }, 'refresh token reused: its family is revoked')
+    throw new OAuthError('invalid_grant', 'the refresh token has already been used; every token of its grant is now revoked')
+  }
+
+  const held = parseScope(record.scope)
+  let scopes = held
+  if (params.scope !== undefined && params.scope.trim() !== '') {
+    const asked = expandScopes(parseScope(params.scope), fastify.tools.scopes, true)
+    const holding = new Set(held)
+    if (asked.length === 0 || asked.some(s => !holding.has(s))) {
+      throw new OAuthError('invalid_scope', 'a refresh may narrow the granted scope, never widen it')
+    }
+    scopes = sortScopes(asked)
+  }
+  if (resources.length > 0 && audienceFor(base, [...resources]) !== record.audience) {
+    throw new OAuthError('invalid_target', 'resource must name the resource the refresh token was issued for')
+  }
+  if (record.subjectKind === 'user') {
+    const user = await fastify.authState.user(record.subject)
+    if (user === undefined || user.isForbidden) throw new OAuthError('invalid_grant', 'the user is forbidden or no longer exists')
+  } else if (client.id !== record.subject) {
+    throw new OAuthError('invalid_grant', 'the refresh token does not belong to this client')
+  }
+
+  return await fastify.tokens.issue({
+    subject: record.subject,
+    subjectKind: record.subjectKind,
+    clientId: client.clientId,
+    scopes,
+    audience: record.audience,
+    issuer: base,
+    ...(record.familyId === null ? {} : { familyId: record.familyId }),
+    ...(record.codeId === null ? {} : { codeId: record.codeId }),
+    ...(record.sessionId === null ? {} : { sessionId: record.sessionId }),
+    refresh: true,
+    idToken: record.subjectKind === 'user' && scopes.includes(OIDC_SCOPES[0])
+  })
+}

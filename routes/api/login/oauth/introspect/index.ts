@@ -1,0 +1,76 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { oauthErrorHandler } from '../../../../../lib/oauth/endpoint-client.js'
+import { authenticateClient } from '../../../../../lib/oauth/client-auth.js'
+import { OAuthError } from '../../../../../lib/oauth/errors.js'
+
+const IntrospectionRequestSchema = Type.Object({
+  token: Type.Optional(Type.String({ maxLength: 8192 })),
+  token_type_hint: Type.Optional(Type.String({ maxLength: 64 })),
+  client_id: Type.Optional(Type.String({ maxLength: 256 })),
+  client_secret: Type.Optional(Type.String({ maxLength: 512 }))
+}, { additionalProperties: true })
+
+const INACTIVE = { active: false } as const
+
+/**
+ * POST /api/login/oauth/introspect — RFC 7662. Only authenticated (confidential) clients may
+ * ask, and only about their own tokens: any other token, and any token that is expired,
+ * revoked, used or unknown, is `{"active": false}` (§2.2 allows exactly this).
+ */
+const introspect: FastifyPluginAsyncTypebox = async function (fastify) {
+  const { store, config } = fastify
+
+  fastify.post('/', {
+    schema: { body: IntrospectionRequestSchema },
+    errorHandler: oauthErrorHandler,
+    config: { rateLimit: { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW } }
+  }, async (request, reply) => {
+    const caller = await authenticateClient(fastify, request, request.body)
+    if (caller.method === 'none') throw new OAuthError('invalid_client', 'introspection is for authenticated clients')
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+    const token = request.body.token
+    if (token === undefined || token === '') throw new OAuthError('invalid_request', 'token is required')
+    const issuer = fastify.publicBase(request)
+
+    if (token.split('.').length === 3) {
+      const checked = await fastify.verifyAccessToken(token, issuer)
+      if (!checked.ok || checked.claims.client_id !== caller.client.clientId) return INACTIVE
+      const { claims, principal } = checked
+      return {
+        active: true,
+        scope: claims.scope,
+        client_id: claims.client_id,
+        username: principal.kind === 'user' ? principal.name : undefined,
+        token_type: 'Bearer',
+        exp: claims.exp,
+        iat: claims.iat,
+        nbf: claims.nbf,
+        sub: claims.sub,
+        aud: claims.aud,
+        iss: claims.iss,
+        jti: claims.jti
+      }
+    }
+
+    const record = await store.tokens.find(fastify.tokens.refreshTokenId(token))
+    if (record === undefined || record.kind !== 'refresh' || record.clientId !== caller.client.clientId) return INACTIVE
+    if (record.revokedAt !== null || record.usedAt !== null || record.expiresAt <= Date.now()) return INACTIVE
+    const user = record.subjectKind === 'user' ? await fastify.authState.user(record.subject) : undefined
+    if (record.subjectKind === 'user' && (user === undefined || user.isForbidden)) return INACTIVE
+    return {
+      active: true,
+      scope: record.scope,
+      client_id: record.clientId,
+      username: user?.name,
+      token_type: 'refresh_token',
+      exp: Math.floor(record.expiresAt / 1000),
+      iat: Math.floor(record.createdAt / 1000),
+      sub: record.subject,
+      aud: record.audience,
+      iss: issuer
+    }
+  })
+}
+
+export default introspect
