@@ -57,15 +57,18 @@ export async function applicationWith (app: FastifyInstance, scopes: string[], o
   return { authorization: basic(clientId, secret), id: application.id, clientId }
 }
 
-/** A Bearer header for an access token this service signs: the bootstrap admin user with `scopes`. */
-export async function bearerFor (app: FastifyInstance, scopes: string[], audience = BASE): Promise<string> {
+/**
+ * A Bearer header for an access token this service signs: the bootstrap admin user with
+ * `scopes`, issued by `base` (the public origin) for `audience` (`base` unless told).
+ */
+export async function bearerFor (app: FastifyInstance, scopes: string[], audience?: string, base = BASE): Promise<string> {
   const issued = await app.tokens.issue({
     subject: 'built-in/admin',
     subjectKind: 'user',
     clientId: BOOTSTRAP_CLIENT.id,
     scopes,
-    audience,
-    issuer: BASE
+    audience: audience ?? base,
+    issuer: base
   })
   return `Bearer ${issued.access_token}`
 }
