@@ -3,10 +3,15 @@ import { ToolError, defineTool } from '../lib/tool.js'
 import { auditOrganization } from '../lib/access.js'
 import { AuditEventSchema, PageOf, PagingArguments, SLUG_PATTERN, Timestamp, auditEventOut, pageOut } from '../lib/tool-schemas.js'
 
+/** An ISO 8601 date-time as milliseconds; a day or time that does not exist (Feb 30, 25:00) is refused. */
 function instant (field: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined
+  const [y, mo, d, h, mi, sec] = (value.match(/^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?/) ?? []).slice(1).map(v => Number(v ?? 0))
+  const calendar = new Date(Date.UTC(y, mo - 1, d))
   const ms = Date.parse(value)
-  if (!Number.isFinite(ms)) throw new ToolError('invalid', `${field}: ${JSON.stringify(value)} is not a valid date-time`)
+  if (!Number.isFinite(ms) || calendar.getUTCMonth() !== mo - 1 || calendar.getUTCDate() !== d || h > 23 || mi > 59 || sec > 59) {
+    throw new ToolError('invalid', `${field}: ${JSON.stringify(value)} is not a valid date-time`)
+  }
   return ms
 }
 
