@@ -40,6 +40,9 @@ export function createDatabase (database: AppConfig['database']): DatabaseHandle
   })
   // An idle client losing its connection (database restart) must not crash the process.
   pool.on('error', () => {})
+  // Nor one checked out between two queries (pg-pool listens only while a client is idle): the
+  // query in progress gets the error, the pool discards the broken client on release.
+  pool.on('connect', (client) => { client.on('error', () => {}) })
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return { db, engine: 'postgres', close: () => db.destroy() }
 }
