@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { GrantHandler } from '../grants.js'
 import { OAuthError } from '../errors.js'
 import { audienceFor } from '../resource.js'
@@ -50,6 +51,8 @@ export const authorizationCodeGrant: GrantHandler = async ({ fastify, client, pa
     audience: code.resource,
     issuer: base,
     codeId: code.id,
+    // The grant's family from the first token on, so that revoking it reaches these access tokens too.
+    familyId: randomUUID(),
     refresh: true,
     idToken: scopes.includes(OIDC_SCOPES[0]),
     ...(code.nonce === null ? {} : { nonce: code.nonce }),

@@ -1,13 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { HTML_HELMET } from '../../../../lib/html/reply.js'
-import { openRequest } from '../../../../lib/oauth/authorization-request.js'
+import { HTML_HELMET } from '../../../../../lib/html/reply.js'
+import { openRequest } from '../../../../../lib/oauth/authorization-request.js'
 import {
   badRedirectPage, csrfPage, errorRedirect, expiredPage, findClient, grantCode, htmlErrorHandler, renderError, renderLogin,
   unknownClientPage
-} from '../../../../lib/oauth/authorize-flow.js'
-import { readSession } from '../../../../lib/session.js'
-import { sortScopes } from '../../../../lib/scopes.js'
+} from '../../../../../lib/oauth/authorize-flow.js'
+import { readSession } from '../../../../../lib/session.js'
+import { sortScopes } from '../../../../../lib/scopes.js'
 
 const ConsentFormSchema = Type.Object({
   csrf_token: Type.Optional(Type.String({ maxLength: 256 })),
@@ -22,7 +22,7 @@ const ConsentFormSchema = Type.Object({
  * remembered, so the same client asking again for no more than this skips the page.
  */
 const consent: FastifyPluginAsyncTypebox = async function (fastify) {
-  fastify.post('/consent', {
+  fastify.post('/', {
     helmet: HTML_HELMET,
     errorHandler: htmlErrorHandler,
     schema: { body: ConsentFormSchema },

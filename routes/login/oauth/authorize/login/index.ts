@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { HTML_HELMET } from '../../../../lib/html/reply.js'
-import { openRequest } from '../../../../lib/oauth/authorization-request.js'
-import { authorizeUrl, badRedirectPage, csrfPage, expiredPage, findClient, htmlErrorHandler, renderError, renderLogin, unknownClientPage } from '../../../../lib/oauth/authorize-flow.js'
-import { createSession } from '../../../../lib/session.js'
-import { passwordSignIn } from '../../../../lib/oauth/sign-in.js'
+import { HTML_HELMET } from '../../../../../lib/html/reply.js'
+import { openRequest } from '../../../../../lib/oauth/authorization-request.js'
+import { authorizeUrl, badRedirectPage, csrfPage, expiredPage, findClient, htmlErrorHandler, renderError, renderLogin, unknownClientPage } from '../../../../../lib/oauth/authorize-flow.js'
+import { createSession } from '../../../../../lib/session.js'
+import { passwordSignIn } from '../../../../../lib/oauth/sign-in.js'
 
 const field = (maxLength: number) => Type.Optional(Type.String({ maxLength }))
 
@@ -26,7 +26,7 @@ const LOCKED = 'Too many failed attempts. Wait a few minutes before trying again
  * authorization request (which then asks for consent, or answers the client).
  */
 const login: FastifyPluginAsyncTypebox = async function (fastify) {
-  fastify.post('/login', {
+  fastify.post('/', {
     helmet: HTML_HELMET,
     errorHandler: htmlErrorHandler,
     schema: { body: LoginFormSchema },
