@@ -63,3 +63,14 @@ export async function endSession (fastify: FastifyInstance, request: FastifyRequ
   fastify.authState.forgetSession(id)
   return ended
 }
+
+/**
+ * Whether a browser request comes from another site (an `Origin` that is neither the public
+ * origin nor allowed, or `Sec-Fetch-Site: cross-site`): it must not use, open or end a session.
+ * Requests without these headers (not from a browser) pass.
+ */
+export function isForeignOrigin (fastify: FastifyInstance, request: FastifyRequest): boolean {
+  const origin = request.headers.origin
+  if (origin !== undefined && !fastify.isAllowedOrigin(request, origin)) return true
+  return request.headers['sec-fetch-site'] === 'cross-site'
+}

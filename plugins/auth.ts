@@ -7,7 +7,7 @@ import { StoreError } from '../lib/storage/errors.js'
 import { expandScopes, parseScope } from '../lib/scopes.js'
 import { BoundedCache } from '../lib/oauth/bounded-cache.js'
 import { BUILT_IN } from '../lib/bootstrap.js'
-import { readSessionCookie } from '../lib/session.js'
+import { isForeignOrigin, readSessionCookie } from '../lib/session.js'
 import { audienceMatches, CLOCK_TOLERANCE_MS, decodeJwtHeader, describeJwtError, JWT_ALGORITHM, type AccessTokenClaims } from '../lib/jwt.js'
 
 export type TokenCheck = { ok: true, claims: AccessTokenClaims, principal: Principal } | { ok: false, description: string }
@@ -183,12 +183,8 @@ export default fp(async function auth (fastify) {
   }
 
   async function session (request: FastifyRequest, id: string): Promise<AuthResult> {
-    const origin = request.headers.origin
     // A cookie is ambient: a cross-site page must not use it (SameSite=Lax, plus this check).
-    if (origin !== undefined && !fastify.isAllowedOrigin(request, origin)) {
-      return { ok: false, failure: { reason: 'invalid_session', description: 'cross-origin request with a session cookie' } }
-    }
-    if (request.headers['sec-fetch-site'] === 'cross-site') {
+    if (isForeignOrigin(fastify, request)) {
       return { ok: false, failure: { reason: 'invalid_session', description: 'cross-site request with a session cookie' } }
     }
     authState.assertFresh()

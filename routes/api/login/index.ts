@@ -1,0 +1,76 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { randomInt } from 'node:crypto'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import type { FastifyReply } from 'fastify'
+import { createSession, isForeignOrigin } from '../../../lib/session.js'
+import { passwordSignIn } from '../../../lib/oauth/sign-in.js'
+
+const LoginSchema = Type.Object({
+  username: Type.String({ minLength: 1, maxLength: 256 }),
+  password: Type.String({ maxLength: 1024 }),
+  organization: Type.Optional(Type.String({ maxLength: 256 }))
+}, { additionalProperties: true })
+
+const UserSchema = Type.Object({
+  id: Type.String(),
+  owner: Type.String(),
+  name: Type.String(),
+  displayName: Type.String(),
+  email: Type.String(),
+  phone: Type.String(),
+  isAdmin: Type.Boolean(),
+  isForbidden: Type.Boolean(),
+  hasPassword: Type.Boolean(),
+  createdTime: Type.String(),
+  updatedTime: Type.String()
+})
+const Ok = Type.Object({ status: Type.Literal('ok'), data: UserSchema })
+const Refusal = Type.Object({ status: Type.Literal('error'), error: Type.String() })
+
+/**
+ * POST /api/login — username and password (JSON or an HTML form; `organization` defaults to
+ * `built-in`, and `organization/username` is accepted as the username). Success: 200 with the
+ * user and the signed session cookie. Wrong credentials: 401 `invalid_credentials`, whichever
+ * field was wrong, after a short delay. An account name locked after LOGIN_MAX_FAILURES failures
+ * (whether or not it exists) answers 429 with Retry-After until LOGIN_LOCKOUT_SECONDS pass.
+ */
+const login: FastifyPluginAsyncTypebox = async function (fastify) {
+  const refuse = (reply: FastifyReply, status: number, error: string) =>
+    reply.code(status).header('cache-control', 'no-store').send({ status: 'error' as const, error })
+
+  fastify.post('/', {
+    attachValidation: true,
+    schema: { body: LoginSchema, response: { 200: Ok, '4xx': Refusal } }
+  }, async (request, reply) => {
+    if (isForeignOrigin(fastify, request)) return refuse(reply, 403, 'forbidden_origin')
+    if (request.validationError !== undefined) return refuse(reply, 400, 'invalid_request')
+    let { username, password, organization } = request.body
+    username = username.trim()
+    organization = organization?.trim() === '' ? undefined : organization?.trim()
+    const slash = username.indexOf('/')
+    if (organization === undefined && slash > 0) {
+      organization = username.slice(0, slash)
+      username = username.slice(slash + 1)
+    }
+    const account = `${organization ?? ''}/${username}`.toLowerCase()
+    const tooMany = { status: 'error' as const, error: 'too_many_requests' }
+    if (!await fastify.limits.check(request, reply, 'login', account, tooMany)) return reply
+
+    const result = await passwordSignIn(fastify, request, { username, password, organization })
+    if (!result.ok) {
+      if (result.locked) {
+        reply.header('retry-after', String(fastify.config.LOGIN_LOCKOUT_SECONDS))
+        return refuse(reply, 429, 'too_many_attempts')
+      }
+      // Slows guessing down and blurs timing; the lockout bounds the number of guesses.
+      await sleep(200 + randomInt(200))
+      return refuse(reply, 401, 'invalid_credentials')
+    }
+    await createSession(fastify, request, reply, result.user)
+    request.log.info({ user: result.user.id }, 'signed in')
+    return reply.header('cache-control', 'no-store').send({ status: 'ok' as const, data: result.user })
+  })
+}
+
+export default login
