@@ -1,6 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { HTML_HELMET } from '../../../../../lib/html/reply.js'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { randomInt } from 'node:crypto'
+import { HTML_HELMET, pagePolicy } from '../../../../../lib/html/reply.js'
+import { errorPage } from '../../../../../lib/html/pages.js'
 import { openRequest } from '../../../../../lib/oauth/authorization-request.js'
 import { authorizeUrl, badRedirectPage, csrfPage, expiredPage, findClient, htmlErrorHandler, renderError, renderLogin, unknownClientPage } from '../../../../../lib/oauth/authorize-flow.js'
 import { createSession } from '../../../../../lib/session.js'
@@ -29,8 +32,7 @@ const login: FastifyPluginAsyncTypebox = async function (fastify) {
   fastify.post('/', {
     helmet: HTML_HELMET,
     errorHandler: htmlErrorHandler,
-    schema: { body: LoginFormSchema },
-    config: { rateLimit: { max: 30, timeWindow: 60_000 } }
+    schema: { body: LoginFormSchema }
   }, async (request, reply) => {
     const body = request.body
     const req = openRequest(fastify.secrets.cookie, body.request)
@@ -40,10 +42,23 @@ const login: FastifyPluginAsyncTypebox = async function (fastify) {
     if (client === undefined) return renderError(reply, unknownClientPage())
     if (!client.redirectUris.includes(req.redirectUri)) return renderError(reply, badRedirectPage())
 
-    const username = (body.username ?? '').trim()
-    const organization = (body.organization ?? '').trim()
+    let username = (body.username ?? '').trim()
+    let organization = (body.organization ?? '').trim()
+    // As POST /api/login: `organization/username` in the user name field works too.
+    const slash = username.indexOf('/')
+    if (organization === '' && slash > 0) {
+      organization = username.slice(0, slash)
+      username = username.slice(slash + 1)
+    }
+    // The same per-IP and per-account limits as POST /api/login; a refusal is a page here.
+    reply.header('content-type', 'text/html; charset=utf-8').header('content-security-policy', pagePolicy())
+    const tooMany = errorPage({ title: 'Too many attempts', message: LOCKED, code: 'temporarily_unavailable' })
+    if (!await fastify.limits.check(request, reply, 'login', `${organization}/${username}`.toLowerCase(), tooMany)) return reply
     const result = await passwordSignIn(fastify, request, { username, password: body.password ?? '', organization: organization === '' ? undefined : organization })
     if (!result.ok) {
+      // Slows guessing down and blurs timing; the lockout bounds the number of guesses.
+      if (!result.locked) await sleep(200 + randomInt(200))
+      else reply.header('retry-after', String(fastify.config.LOGIN_LOCKOUT_SECONDS))
       return renderLogin(fastify, request, reply, req, client, {
         status: result.locked ? 429 : 401,
         error: result.locked ? LOCKED : WRONG,
