@@ -31,6 +31,8 @@ export function serverOptions (config: AppConfig): FastifyServerOptions {
     requestIdHeader: false,
     genReqId: () => randomUUID(),
     return503OnClosing: true,
+    // Start-up runs migrations, the bootstrap and loads every tool: give it room on a busy machine.
+    pluginTimeout: 60000,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } }
