@@ -191,7 +191,11 @@ test('authorization code flow with PKCE, and its refusals', async (t) => {
 
     const four = start()
     const code4 = (await authorizeThrough(agent, four.path)).searchParams.get('code') as string
-    t.equal((await exchange(code4, four.verifier, { resource: base })).body.error, 'invalid_target', 'resource bound to the code')
+    t.equal((await exchange(code4, four.verifier, { resource: 'https://elsewhere.example/' })).body.error, 'invalid_target', 'another resource is refused')
+    const five0 = start()
+    const code40 = (await authorizeThrough(agent, five0.path)).searchParams.get('code') as string
+    const other0 = await exchange(code40, five0.verifier, { resource: `${base}/` })
+    t.equal(decodeJwt(other0.body.access_token).aud, `${base}/api/mcp`, "this service's other name is accepted; the code's resource stays the audience")
 
     const other = await registerPublic(base, REDIRECT)
     const five = start()

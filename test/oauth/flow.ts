@@ -108,7 +108,7 @@ export async function submitConsent (agent: Agent, consentPage: string, decision
  * Runs an authorization request through login (when the agent has no session) and consent
  * (when asked), keeping only `keep` ticked; returns the redirect to the client.
  */
-export async function authorizeThrough (agent: Agent, path: string, opts: { creds?: Credentials, keep?: string[], decision?: 'approve' | 'deny' } = {}): Promise<URL> {
+export async function authorizeThrough (agent: Agent, path: string, opts: { creds?: Credentials, keep?: string[], decision?: 'approve' | 'deny', onConsent?: (page: string) => string[] } = {}): Promise<URL> {
   let res = await agent.get(path)
   let body = await res.text()
   if (res.status === 200 && body.includes('name="password"')) {
@@ -118,7 +118,7 @@ export async function authorizeThrough (agent: Agent, path: string, opts: { cred
     body = await res.text()
   }
   if (res.status === 200) {
-    res = await submitConsent(agent, body, opts.decision ?? 'approve', opts.keep)
+    res = await submitConsent(agent, body, opts.decision ?? 'approve', opts.onConsent === undefined ? opts.keep : opts.onConsent(body))
     body = await res.text()
   }
   const location = res.headers.get('location')

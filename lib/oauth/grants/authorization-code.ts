@@ -9,7 +9,7 @@ import { OIDC_SCOPES, parseScope } from '../../scopes.js'
  * The authorization_code grant (RFC 6749 §4.1.3, OAuth 2.1, RFC 7636): a one-time code, for the
  * client it was issued to, with its exact redirect URI and the PKCE verifier of its challenge,
  * for public and confidential clients alike. A second use of a code revokes every token issued
- * from it. `resource`, when sent, must name what the code was issued for (its tokens' `aud`).
+ * from it. `resource`, when sent, must name this service; the tokens' `aud` is the code's.
  * The response always carries a rotating refresh token, and an ID token when `openid` was
  * granted (`aud` = client id, with the request's `nonce`).
  */
@@ -36,9 +36,9 @@ export const authorizationCodeGrant: GrantHandler = async ({ fastify, client, pa
   if (redirectUri !== code.redirectUri) throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request')
   if (params.code_verifier === undefined) throw new OAuthError('invalid_grant', 'code_verifier is required (PKCE)')
   if (!verifyCodeVerifier(params.code_verifier, code.codeChallenge)) throw new OAuthError('invalid_grant', 'code_verifier does not match the code challenge')
-  if (resources.length > 0 && audienceFor(base, [...resources]) !== code.resource) {
-    throw new OAuthError('invalid_target', 'resource must name the resource the code was issued for')
-  }
+  // `{base}` and `{base}/api/mcp` are one protected resource (each accepts the other's tokens),
+  // and clients do send either: any other resource is refused; the code's stays the audience.
+  if (resources.length > 0) audienceFor(base, [...resources])
   const user = await fastify.authState.user(code.userId)
   if (user === undefined || user.isForbidden) throw new OAuthError('invalid_grant', 'the user is forbidden or no longer exists')
 

@@ -36,9 +36,8 @@ export const refreshTokenGrant: GrantHandler = async ({ fastify, client, params,
     }
     scopes = sortScopes(asked)
   }
-  if (resources.length > 0 && audienceFor(base, [...resources]) !== record.audience) {
-    throw new OAuthError('invalid_target', 'resource must name the resource the refresh token was issued for')
-  }
+  // As for codes: any other resource than this service is refused; the grant's audience stays.
+  if (resources.length > 0) audienceFor(base, [...resources])
   if (record.subjectKind === 'user') {
     const user = await fastify.authState.user(record.subject)
     if (user === undefined || user.isForbidden) throw new OAuthError('invalid_grant', 'the user is forbidden or no longer exists')
