@@ -9,12 +9,16 @@ import { CLOCK_TOLERANCE_MS } from '../lib/jwt.js'
  * What authentication needs to know about revocations and account status, held in memory so
  * that the hot path never waits for the database. Loaded at start, updated at once by this
  * instance's change events and, for other instances, by polling the change feed every
- * REVOCATION_POLL_INTERVAL ms. When the feed cannot be read for more than a second, `assertFresh`
+ * REVOCATION_POLL_INTERVAL ms. When the feed cannot be read for more than a second, `ensureFresh`
  * throws (the caller answers 503) rather than trust stale data.
  */
 export interface AuthState {
-  /** Throws StoreError('unavailable') when revocation data is older than the freshness bound. */
-  assertFresh: () => void
+  /**
+   * Resolves at once (returns undefined, no promise) while revocation data is fresh. When it is
+   * older than the freshness bound (a stalled poller, a blocked event loop), refreshes it first;
+   * rejects with StoreError('unavailable') when that does not succeed within the bound.
+   */
+  ensureFresh: () => Promise<void> | undefined
   isRevoked: (jti: string) => boolean
   /** The user, or undefined when it does not exist (memoized until it changes). */
   user: (id: string) => Promise<User | undefined>
@@ -107,10 +111,12 @@ export default fp(async function authState (fastify) {
   const onChange = (change: Change): void => { apply(change) }
   store.changes.on('change', onChange)
 
-  let polling = false
-  async function poll (): Promise<void> {
-    if (polling) return
-    polling = true
+  let polling: Promise<void> | undefined
+  function poll (): Promise<void> {
+    polling ??= refresh().finally(() => { polling = undefined })
+    return polling
+  }
+  async function refresh (): Promise<void> {
     const started = Date.now()
     try {
       const changes = await store.changes.since(polledFrom - POLL_OVERLAP_MS)
@@ -125,8 +131,19 @@ export default fp(async function authState (fastify) {
       freshAt = started
     } catch (err) {
       fastify.log.warn({ err }, 'could not refresh revocation data')
+    }
+  }
+
+  async function refreshNow (): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<void>(resolve => { timer = setTimeout(resolve, FRESHNESS_MS) })
+    try {
+      await Promise.race([poll(), timeout])
     } finally {
-      polling = false
+      clearTimeout(timer)
+    }
+    if (Date.now() - freshAt > FRESHNESS_MS) {
+      throw new StoreError('unavailable', 'revocation data could not be refreshed')
     }
   }
   const poller = setInterval(() => { poll().catch(() => {}) }, config.REVOCATION_POLL_INTERVAL)
@@ -150,10 +167,8 @@ export default fp(async function authState (fastify) {
   })
 
   const state: AuthState = {
-    assertFresh () {
-      if (Date.now() - freshAt > FRESHNESS_MS) {
-        throw new StoreError('unavailable', 'revocation data could not be refreshed')
-      }
+    ensureFresh () {
+      return Date.now() - freshAt > FRESHNESS_MS ? refreshNow() : undefined
     },
     isRevoked: (jti) => revoked.has(jti),
     user: (id) => memoized(users, id, () => store.users.find(id)),

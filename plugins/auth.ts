@@ -127,7 +127,8 @@ export default fp(async function auth (fastify) {
     if (claims.exp * 1000 + CLOCK_TOLERANCE_MS <= Date.now()) return { ok: false, description: 'the token has expired' }
     if (claims.iss !== issuer) return { ok: false, description: 'the token was issued for another issuer' }
     if (audiences !== undefined && !audienceMatches(claims.aud, audiences)) return { ok: false, description: 'the token is not meant for this resource' }
-    authState.assertFresh()
+    const refreshing = authState.ensureFresh()
+    if (refreshing !== undefined) await refreshing
     if (authState.isRevoked(claims.jti)) return { ok: false, description: 'the token has been revoked' }
     if (claims.sid !== undefined && await authState.activeSession(claims.sid) === undefined) {
       return { ok: false, description: 'the session the token was issued through has ended' }
@@ -165,9 +166,10 @@ export default fp(async function auth (fastify) {
     return result.ok ? { ok: true, principal: result.principal } : invalid(result.description)
   }
 
-  function basic (request: FastifyRequest): Promise<AuthResult> {
-    authState.assertFresh()
-    return new Promise((resolve, reject) => {
+  async function basic (request: FastifyRequest): Promise<AuthResult> {
+    const refreshing = authState.ensureFresh()
+    if (refreshing !== undefined) await refreshing
+    return await new Promise((resolve, reject) => {
       // @fastify/basic-auth parses the header (RFC 7617) and calls `validate`; its reply
       // argument is only used for its own challenge, which is not configured.
       fastify.basicAuth(request, undefined as never, (err?: Error) => {
@@ -187,7 +189,8 @@ export default fp(async function auth (fastify) {
     if (isForeignOrigin(fastify, request)) {
       return { ok: false, failure: { reason: 'invalid_session', description: 'cross-site request with a session cookie' } }
     }
-    authState.assertFresh()
+    const refreshing = authState.ensureFresh()
+    if (refreshing !== undefined) await refreshing
     const active = await authState.activeSession(id)
     if (active === undefined) return { ok: false, failure: { reason: 'invalid_session', description: 'the session has ended' } }
     const user = await authState.user(active.userId)

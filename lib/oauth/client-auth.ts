@@ -36,7 +36,7 @@ export async function authenticateClient (fastify: FastifyInstance, request: Fas
     return { client, method: 'client_secret_basic' }
   }
   if (bodyId === undefined || bodyId === '') throw new OAuthError('invalid_client', 'client authentication is required')
-  authState.assertFresh()
+  await authState.ensureFresh()
   if (bodySecret !== undefined) {
     const client = await authState.authenticateClient(bodyId, bodySecret)
     if (client === undefined || client.isDisabled) throw new OAuthError('invalid_client', 'client authentication failed')
