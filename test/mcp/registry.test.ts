@@ -30,8 +30,8 @@ test('a broken tool module stops start-up with a message naming the file', async
     ['no_handler.ts', TOOL("name: 'no_handler', scopes: ['demo:read'], handler: undefined"), /handler must be an async function/],
     ['bad_schema.ts', TOOL("name: 'bad_schema', scopes: ['demo:read'], input: Type.String()"), /input must be a TypeBox object schema/],
     ['uncompilable.ts', TOOL("name: 'uncompilable', scopes: ['demo:read'], output: Type.Object({ x: { type: 'string' } as never })"), /schema that does not compile/],
-    ['no_default.ts', "export const tool = {}\n", /has no default export/],
-    ['throws.ts', "throw new Error('broken at import')\nexport default {}\n", /cannot be loaded: broken at import/]
+    ['no_default.ts', 'export const tool = {}\n', /has no default export/],
+    ['throws.ts', 'throw new Error(\'broken at import\')\nexport default {}\n', /cannot be loaded: broken at import/]
   ]
   for (const [file, source, problem] of cases) {
     const dir = tempToolsDir(t)
@@ -46,7 +46,7 @@ test('a broken tool module stops start-up with a message naming the file', async
     const dir = tempToolsDir(t)
     writeFileSync(join(dir, 'a.ts'), TOOL("name: 'same', scopes: ['demo:read']"))
     writeFileSync(join(dir, 'b.ts'), TOOL("name: 'same', scopes: ['demo:read']"))
-    await t.rejects(loadTools(dir), { name: 'ToolLoadError', message: new RegExp(`b\\.ts: duplicate tool name "same" \\(also in .*a\\.ts\\)`) })
+    await t.rejects(loadTools(dir), { name: 'ToolLoadError', message: /b\.ts: duplicate tool name "same" \(also in .*a\.ts\)/ })
   })
 
   t.test('the whole service refuses to start (no half-registered server)', async (t) => {
@@ -56,7 +56,8 @@ test('a broken tool module stops start-up with a message naming the file', async
     const env = await testEnv(t)
     const fastify = Fastify(serverOptions(readConfig(env)))
     t.teardown(() => fastify.close())
-    await t.rejects(fastify.register(app, { env, toolsDir: dir, printSecret: () => {} }).ready(), { name: 'ToolLoadError', message: /no_handler\.ts: handler must be/ })
+    fastify.register(app, { env, toolsDir: dir, printSecret: () => {} })
+    await t.rejects(async () => { await fastify.ready() }, { name: 'ToolLoadError', message: /no_handler\.ts: handler must be/ })
   })
 })
 
