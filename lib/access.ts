@@ -1,6 +1,7 @@
 import type { Principal } from './principal.js'
 import { ToolError } from './tool.js'
 import { BOOTSTRAP_APPLICATION, BUILT_IN } from './bootstrap.js'
+import { expandScopes } from './scopes.js'
 
 /*
  * Object-level permissions of the IAM's tools, on top of scopes — the one place that knows them.
@@ -177,4 +178,20 @@ export function auditOrganization (principal: Principal): string | undefined {
 
 export function assertGlobalAdmin (principal: Principal, what: string): void {
   if (!principal.isGlobalAdmin) throw forbidden(`only a global admin may ${what}`)
+}
+
+/**
+ * An application may be given only scopes the caller itself holds on this request: an agent
+ * whose token carries `application:write` cannot mint a client with wider scopes and so escape
+ * its own grant (an application acting for itself cannot widen its own scopes either). Aliases
+ * are expanded against the known tool scopes; OIDC scopes are always grantable; a login session
+ * (unrestricted) may grant any scope.
+ */
+export function assertGrantableScopes (principal: Principal, requested: readonly string[], known: ReadonlySet<string>): void {
+  if (principal.scopes === null) return
+  const held = principal.scopes
+  const missing = expandScopes(requested, known).filter(s => !held.has(s))
+  if (missing.length > 0) {
+    throw forbidden(`you cannot grant scopes you do not hold yourself: ${missing.join(', ')}`)
+  }
 }

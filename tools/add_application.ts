@@ -25,7 +25,7 @@ export default defineTool({
   async handler (input, { principal, store }) {
     assertCanCreate(principal, 'application', input.owner)
     checkRedirectUris(input.redirectUris ?? [])
-    await checkApplicationScopes(input.scopes ?? [])
+    await checkApplicationScopes(principal, input.scopes ?? [])
     if (input.grantTypes?.includes('authorization_code') === true && (input.redirectUris ?? []).length === 0) {
       throw new ToolError('invalid', 'redirectUris: the authorization_code grant needs at least one redirect URI')
     }

@@ -22,7 +22,7 @@ export default defineTool({
     assertChangeable(principal, 'application', id)
     if (patch.isDisabled === true && isBootstrapApplication(id)) throw forbidden('the bootstrap application cannot be disabled')
     if (patch.redirectUris !== undefined) checkRedirectUris(patch.redirectUris)
-    if (patch.scopes !== undefined) await checkApplicationScopes(patch.scopes)
+    if (patch.scopes !== undefined) await checkApplicationScopes(principal, patch.scopes)
     if (patch.grantTypes !== undefined || patch.redirectUris !== undefined) {
       // Only a change to either is checked: the grant needs somewhere to send the code.
       const current = await store.applications.get(id)

@@ -68,6 +68,19 @@ test('application tools', async (t) => {
     t.equal(await app.store.applications.findByName('ok'), undefined, 'nothing was created')
   })
 
+  t.test('an application gets no scope its creator does not hold', async (t) => {
+    const narrow = { ...who.orgAdmin, scopes: new Set(['application:write', 'user:read']) }
+    await expectOk(t, app, 'add_application', { owner: 'acme', name: 'narrow-ok', scopes: ['user:read', 'openid'] }, narrow)
+    await expectError(t, app, 'add_application', { owner: 'acme', name: 'narrow-bad', scopes: ['user:write'] }, narrow, /do not hold yourself: user:write/)
+    await expectError(t, app, 'add_application', { owner: 'acme', name: 'narrow-bad', scopes: ['admin'] }, narrow, /do not hold yourself/)
+    await expectError(t, app, 'update_application', { id: 'acme/narrow-ok', scopes: ['read'] }, narrow, /do not hold yourself: .*application:read/)
+    const self = { ...who.acmeApp, id: 'acme/narrow-ok', name: 'narrow-ok', scopes: new Set(['application:write', 'user:read']) }
+    await expectError(t, app, 'update_application', { id: 'acme/narrow-ok', scopes: ['user:read', 'user:write'] }, self, /do not hold yourself: user:write/)
+    const session = { ...who.orgAdmin, scopes: null }
+    await expectOk(t, app, 'update_application', { id: 'acme/narrow-ok', scopes: ['admin'] }, session)
+    await app.store.applications.delete('acme/narrow-ok')
+  })
+
   t.test('get_application / get_applications: reach', async (t) => {
     await expectOk(t, app, 'get_application', { id: 'acme/acme-app' }, who.acmeApp)
     await expectOk(t, app, 'get_application', { id: 'built-in/app-built-in' }, who.builtInApp)
