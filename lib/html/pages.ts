@@ -12,6 +12,7 @@ function layout (title: string, body: SafeHtml): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
 <title>${title} – ${SERVICE_NAME}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${STYLESHEET_PATH}?v=${STYLESHEET_VERSION}">
 </head>
 <body>
@@ -49,11 +50,11 @@ ${input.error !== undefined ? html`<div class="alert" role="alert" id="form-erro
 ${hidden(input.csrfToken, input.request)}
 <div class="field">
 <label for="username">User name</label>
-<input type="text" id="username" name="username" value="${input.username ?? ''}" autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus>
+<input type="text" id="username" name="username" value="${input.username ?? ''}" autocomplete="username" autocapitalize="none" spellcheck="false" required${input.username === undefined || input.username === '' ? html` autofocus` : ''}>
 </div>
 <div class="field">
 <label for="password">Password</label>
-<input type="password" id="password" name="password" autocomplete="current-password" required>
+<input type="password" id="password" name="password" autocomplete="current-password" required${input.username === undefined || input.username === '' ? '' : html` autofocus`}>
 </div>
 <div class="field">
 <label for="organization">Organization <span class="optional">(optional)</span></label>
@@ -86,8 +87,9 @@ export function consentPage (input: ConsentPageInput): string {
   const identity = input.scopes.filter(isIdentityScope)
   const access = input.scopes.filter(s => !isIdentityScope(s))
   return layout('Allow access?', html`<h1 id="title">Allow <strong>${input.clientName}</strong> to use your account?</h1>
-<p class="lead">It will act as you, within what your own role allows, and receive the answer at <code>${input.redirectHost}</code>.${input.unverified ? ' Its name was given by the client itself: continue only if you started this sign-in.' : ''}</p>
-<p class="who"><span>Signed in as <strong>${input.userLabel}</strong></span></p>
+<p class="who">Signed in as <strong>${input.userLabel}</strong></p>
+<p class="lead">It will act as you, never beyond what your own role allows, and receives the answer at <code>${input.redirectHost}</code>.</p>
+${input.unverified ? html`<p class="note">This application registered itself, so its name is its own claim. Continue only if you started this sign-in.</p>` : ''}
 ${input.error !== undefined ? html`<div class="alert" role="alert">${input.error}</div>` : ''}
 <form method="post" action="${input.action}">
 ${hidden(input.csrfToken, input.request)}

@@ -6,7 +6,7 @@ export function pagePolicy (formOrigins: string[] = []): string {
   return [
     "default-src 'none'",
     "style-src 'self'",
-    "img-src 'self'",
+    "img-src 'self' data:",
     `form-action ${formAction}`,
     "frame-ancestors 'none'",
     "base-uri 'none'"

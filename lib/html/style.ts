@@ -10,13 +10,14 @@ export const STYLESHEET = `
   --bg: #f4f5f7; --card: #ffffff; --text: #1b1f24; --muted: #5a6270; --border: #c9ced6;
   --accent: #1f5fbf; --accent-text: #ffffff; --accent-hover: #174a96;
   --error-bg: #fdecec; --error-border: #c62828; --error-text: #8e1b1b;
-  --focus: #ffbf47; --code-bg: #eef0f3;
+  --focus: #ffbf47; --code-bg: #eef0f3; --note-bg: #fff7e0; --note-border: #c98a00;
 }
 @media (prefers-color-scheme: dark) {
   :root {
     --bg: #111418; --card: #1b1f24; --text: #e8eaed; --muted: #a7afba; --border: #3b424c;
     --accent: #6ea8ff; --accent-text: #0b1320; --accent-hover: #8fbcff;
     --error-bg: #3a1c1c; --error-border: #ff8a80; --error-text: #ffd4d0; --code-bg: #262b32;
+    --note-bg: #332a12; --note-border: #e0a800;
   }
 }
 *, *::before, *::after { box-sizing: border-box; }
@@ -69,7 +70,9 @@ legend { font-weight: 600; padding: 0; margin: 0 0 .5rem; }
 .scopes .what { display: block; }
 .scopes code { display: inline-block; margin-top: .125rem; }
 .group { margin: 1rem 0 .375rem; font-size: .8125rem; font-weight: 600; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
-.who { display: flex; justify-content: space-between; gap: .5rem; flex-wrap: wrap; padding: .625rem .75rem; background: var(--code-bg); border-radius: 8px; margin: 0 0 1rem; font-size: .875rem; }
+.who { padding: .625rem .75rem; background: var(--code-bg); border-radius: 8px; margin: .75rem 0 1rem; font-size: .875rem; overflow-wrap: anywhere; }
+.note { border-left: 4px solid var(--note-border); background: var(--note-bg); padding: .625rem .75rem; border-radius: 6px; font-size: .875rem; }
+.field .hint { margin: .375rem 0 0; }
 footer { margin-top: 1.5rem; }
 @media (max-width: 480px) {
   body { padding: 0; }
