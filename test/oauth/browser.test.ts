@@ -47,7 +47,7 @@ async function shot (page: Page, name: string): Promise<void> {
 test('a person signs in and consents in a real browser', async (t) => {
   if (!existsSync(CHROMIUM)) {
     if (process.env.CI === 'true') t.fail(`Chromium is missing at ${CHROMIUM}; CI must install it (apt-get install -y chromium)`)
-    else t.skip(`Chromium not found at ${CHROMIUM}: skipping the browser test (apt-get install -y chromium, or set CHROMIUM_PATH)`)
+    else t.skip(`Chromium not found at ${CHROMIUM}: skipping the browser test (apt-get install -y chromium, or set CHROMIUM_PATH)`, () => {})
     return
   }
   mkdirSync(SCREENSHOTS, { recursive: true })
@@ -81,8 +81,8 @@ test('a person signs in and consents in a real browser', async (t) => {
   t.equal(await page.title(), 'Sign in – iam-mcp')
   t.equal(await page.locator('h1').textContent(), 'Sign in')
   t.match(await page.locator('.lead').textContent(), /Claude Desktop \(test\)/)
-  t.equal(await page.evaluate(() => document.activeElement?.id), 'username', 'the user name field has the focus')
-  t.equal(await page.evaluate(() => getComputedStyle(document.querySelector('main') as Element).maxWidth), '480px', 'the stylesheet loaded under the CSP')
+  t.equal(await page.evaluate('document.activeElement?.id'), 'username', 'the user name field has the focus')
+  t.equal(await page.evaluate('getComputedStyle(document.querySelector("main")).maxWidth'), '480px', 'the stylesheet loaded under the CSP')
   await shot(page, '1-login')
 
   // A wrong password: the page says so without saying which field.
@@ -92,7 +92,7 @@ test('a person signs in and consents in a real browser', async (t) => {
   await page.waitForSelector('[role=alert]')
   t.equal(await page.locator('[role=alert]').textContent(), 'The user name, password or organization is not correct.')
   t.equal(await page.inputValue('#username'), ADMIN.username, 'the user name is kept')
-  t.equal(await page.evaluate(() => document.activeElement?.id), 'password', 'and the focus is on the password')
+  t.equal(await page.evaluate('document.activeElement?.id'), 'password', 'and the focus is on the password')
   await shot(page, '2-login-error')
 
   // Keyboard order: user name, password, organization, Sign in.
@@ -100,7 +100,7 @@ test('a person signs in and consents in a real browser', async (t) => {
   const order: string[] = []
   for (let i = 0; i < 3; i++) {
     await page.keyboard.press('Tab')
-    order.push(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.id || document.activeElement?.textContent || ''))
+    order.push(await page.evaluate('document.activeElement?.id || document.activeElement?.textContent || ""') as string)
   }
   t.same(order, ['password', 'organization', 'Sign in'], 'focus order follows the form')
 
@@ -136,7 +136,7 @@ test('a person signs in and consents in a real browser', async (t) => {
   await phone.setViewportSize({ width: 375, height: 740 })
   await phone.goto(`${base}${authorizePath({ response_type: 'code', client_id: client.client_id, redirect_uri: callback.url, code_challenge: challenge, code_challenge_method: 'S256', scope: 'user:read user:write role:write', prompt: 'consent' })}`)
   t.match(await phone.locator('h1').textContent(), /Allow/, 'the session skips the login')
-  t.equal(await phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true, 'nothing overflows sideways')
+  t.equal(await phone.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), true, 'nothing overflows sideways')
   await shot(phone, '5-consent-phone')
   await phone.goto(`${base}/login/oauth/authorize?client_id=unknown-client&response_type=code`)
   t.match(await phone.locator('h1').textContent(), /Unknown application/)
@@ -146,7 +146,7 @@ test('a person signs in and consents in a real browser', async (t) => {
   const loginPhone = await fresh.context.newPage()
   await loginPhone.setViewportSize({ width: 375, height: 740 })
   await loginPhone.goto(`${base}${path}`)
-  t.equal(await loginPhone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true)
+  t.equal(await loginPhone.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), true)
   await shot(loginPhone, '7-login-phone')
 
   t.same(problems, [], 'no console errors and no CSP violations')
