@@ -6,7 +6,7 @@ import { OrganizationRef, OrganizationSchema, organizationOut } from '../lib/too
 export default defineTool({
   name: 'delete_organization',
   title: 'Delete an organization',
-  description: 'Deletes an organization. One that still has users or applications is refused unless `cascade` is true, which also deletes its users, applications, roles and permissions and ends their sessions. The built-in organization cannot be deleted. Global admins only.',
+  description: 'Deletes an organization. One that still has users or applications is refused unless `cascade` is true, which also deletes its users, applications, roles and permissions, ends their sessions and revokes their tokens. The built-in organization cannot be deleted. Global admins only.',
   scopes: ['organization:write'],
   input: Type.Object({
     id: OrganizationRef,
@@ -17,6 +17,13 @@ export default defineTool({
   async handler (input, { principal, store }) {
     assertDeletable(principal, 'organization', input.id)
     const organization = await store.organizations.delete(input.id, input.cascade === true)
+    // The store ended its users' sessions; revoke what its users and applications still hold.
+    let cursor: string | undefined
+    do {
+      const page = await store.tokens.list({ owner: organization.name, limit: 500, cursor })
+      for (const token of page.items) if (token.revokedAt === null) await store.tokens.revoke(token.id)
+      cursor = page.nextCursor
+    } while (cursor !== undefined)
     return { organization: organizationOut(organization) }
   }
 })

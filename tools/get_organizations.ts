@@ -9,6 +9,7 @@ export default defineTool({
   description: 'Lists organizations (id "admin/<name>"), sorted by id, a page at a time. A global admin sees all; anyone else sees only its own organization. Use `filter` to match part of a name or display name, and pass `nextCursor` back as `cursor` for the next page.',
   scopes: ['organization:read'],
   input: Type.Object({
+    owner: Type.Optional(Type.Literal('admin', { description: 'organizations are all owned by "admin"; accepted for symmetry with the other list tools' })),
     filter: Type.Optional(Type.String({ maxLength: 100, description: 'case-insensitive substring of the name or display name' })),
     ...PagingArguments
   }, { additionalProperties: false }),

@@ -38,7 +38,7 @@ test('organization tools', async (t) => {
   t.test('get_organizations: global sees all with filter and paging; others their own', async (t) => {
     const all = await expectOk(t, app, 'get_organizations', {}, who.global)
     t.same(all.items.map((o: { name: string }) => o.name).sort(), ['acme', 'built-in', 'by-app', 'initech', 'other'])
-    const filtered = await expectOk(t, app, 'get_organizations', { filter: 'ACME' }, who.global)
+    const filtered = await expectOk(t, app, 'get_organizations', { owner: 'admin', filter: 'ACME' }, who.global)
     t.same(filtered.items.map((o: { name: string }) => o.name), ['acme'], 'filter is case-insensitive')
     const byDisplay = await expectOk(t, app, 'get_organizations', { filter: 'inc.' }, who.global)
     t.same(byDisplay.items.map((o: { name: string }) => o.name), ['acme'], 'filter matches the display name')
@@ -90,7 +90,9 @@ test('organization tools', async (t) => {
     t.match(refused, /1 users and 0 applications/)
     t.ok(await app.store.users.find('other/olga'), 'nothing was deleted')
 
+    await app.store.tokens.insert({ id: 'olga-token', kind: 'access', subject: 'other/olga', subjectKind: 'user', clientId: 'c', scope: '', audience: 'x', familyId: null, sessionId: null, codeId: null, expiresAt: Date.now() + 60000 })
     const { organization } = await expectOk(t, app, 'delete_organization', { id: 'other', cascade: true }, who.global)
+    t.not((await app.store.tokens.find('olga-token'))?.revokedAt ?? null, null, 'its users\' tokens are revoked')
     t.equal(organization.name, 'other')
     t.equal(await app.store.users.find('other/olga'), undefined, 'its users are gone')
     await t.rejects(app.store.roles.get('other/viewer'), { code: 'not_found' }, 'its roles are gone')
