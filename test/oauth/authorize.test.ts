@@ -243,6 +243,54 @@ test('authorization code flow with PKCE, and its refusals', async (t) => {
     t.equal(tampered.status, 400, 'a tampered request is refused')
   })
 
+  await t.test('refresh: rotation, narrowing but never widening; userinfo and revocation by a public client', async (t) => {
+    const agent = new Agent(base)
+    const { verifier, path } = start({ scope: 'openid user:read role:read' })
+    const code = (await authorizeThrough(agent, path)).searchParams.get('code') as string
+    const first = await exchange(code, verifier)
+    t.equal(first.body.scope, 'openid role:read user:read')
+    const refresh = (token: string, scope?: string) => tokenRequest(base, { grant_type: 'refresh_token', refresh_token: token, client_id: client.client_id, ...(scope === undefined ? {} : { scope }) })
+    const wider = await refresh(first.body.refresh_token, 'user:read user:write')
+    t.equal(wider.status, 400)
+    t.equal(wider.body.error, 'invalid_scope', 'never wider')
+    const narrower = await refresh(first.body.refresh_token, 'user:read')
+    t.equal(narrower.status, 200, 'a refused widening did not use the refresh token up')
+    t.equal(narrower.body.scope, 'user:read', 'narrower is fine')
+    t.equal(narrower.body.id_token, undefined, 'no openid, no ID token')
+    t.not(narrower.body.refresh_token, first.body.refresh_token, 'rotated')
+    const other = await registerPublic(base, REDIRECT)
+    const foreign = await tokenRequest(base, { grant_type: 'refresh_token', refresh_token: narrower.body.refresh_token, client_id: other.client_id })
+    t.equal(foreign.body.error, 'invalid_grant', 'another client cannot use it')
+
+    const noOpenid = await fetch(`${base}/api/userinfo`, { headers: { authorization: `Bearer ${narrower.body.access_token}` } })
+    t.equal(noOpenid.status, 403, 'userinfo needs openid')
+    t.match(noOpenid.headers.get('www-authenticate'), /insufficient_scope/)
+    t.equal((await fetch(`${base}/api/userinfo`)).status, 401)
+    t.equal((await fetch(`${base}/api/userinfo?access_token=${encodeURIComponent(first.body.access_token as string)}`)).status, 401, 'never from the query string')
+    const info = await fetch(`${base}/api/userinfo`, { headers: { authorization: `Bearer ${first.body.access_token}` } })
+    t.same(await info.json(), { sub: 'built-in/admin' }, 'sub only without profile or email')
+
+    const revoke = (token: string, clientId: string) => fetch(`${base}/api/login/oauth/revoke`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token, client_id: clientId }).toString()
+    })
+    t.equal((await revoke(narrower.body.access_token, other.client_id)).status, 200, "another client's token: 200, nothing done")
+    t.equal((await fetch(`${base}/api/userinfo`, { headers: { authorization: `Bearer ${first.body.access_token}` } })).status, 200)
+    t.equal((await revoke(first.body.access_token, client.client_id)).status, 200)
+    t.equal((await fetch(`${base}/api/userinfo`, { headers: { authorization: `Bearer ${first.body.access_token}` } })).status, 401, 'the access token is revoked')
+    t.equal((await revoke('not-a-token', client.client_id)).status, 200)
+    t.equal((await revoke(narrower.body.refresh_token, client.client_id)).status, 200)
+    t.equal((await refresh(narrower.body.refresh_token)).body.error, 'invalid_grant', 'the refresh token is revoked')
+    t.equal((await revoke('x', 'no-such-client')).status, 401, 'an unknown client is refused')
+  })
+
+  await t.test('what a client names itself is escaped on the pages', async (t) => {
+    const evil = await registerPublic(base, REDIRECT, { client_name: '<script>alert(1)</script><img src=x onerror=alert(2)>' })
+    const { path } = start({ client_id: evil.client_id })
+    const html = await (await new Agent(base).get(path)).text()
+    t.notMatch(html, /<script|<img/i)
+    t.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;&lt;img src=x onerror=alert\(2\)&gt;/)
+  })
+
   await t.test('introspection and revocation', async (t) => {
     const agent = new Agent(base)
     const confidential = await (await fetch(`${base}/api/oauth/register`, {

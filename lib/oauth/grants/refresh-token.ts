@@ -20,11 +20,12 @@ export const refreshTokenGrant: GrantHandler = async ({ fastify, client, params,
   if (record.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'the refresh token was issued to another client')
   if (record.revokedAt !== null) throw new OAuthError('invalid_grant', 'the refresh token has been revoked')
   if (record.expiresAt <= Date.now()) throw new OAuthError('invalid_grant', 'the refresh token has expired')
-  if (record.usedAt !== null || !await store.tokens.markUsed(record.id)) {
+  const replayed = async (): Promise<never> => {
     const revoked = record.familyId === null ? await store.tokens.revoke(record.id) : await store.tokens.revokeFamily(record.familyId)
     fastify.log.warn({ clientId: record.clientId, revoked }, 'refresh token reused: its family is revoked')
     throw new OAuthError('invalid_grant', 'the refresh token has already been used; every token of its grant is now revoked')
   }
+  if (record.usedAt !== null) await replayed()
 
   const held = parseScope(record.scope)
   let scopes = held
@@ -44,6 +45,9 @@ export const refreshTokenGrant: GrantHandler = async ({ fastify, client, params,
   } else if (client.id !== record.subject) {
     throw new OAuthError('invalid_grant', 'the refresh token does not belong to this client')
   }
+
+  // Used up only by a request that would succeed: a refused one (wider scope, …) leaves it valid.
+  if (!await store.tokens.markUsed(record.id)) await replayed()
 
   return await fastify.tokens.issue({
     subject: record.subject,
