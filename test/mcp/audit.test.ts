@@ -7,7 +7,7 @@ import type { Store } from '../../lib/storage/store.js'
 import { StoreError } from '../../lib/storage/errors.js'
 import { build, testEnv } from '../helper.js'
 import { callTool } from '../tool-helper.js'
-import { FIXTURE_TOOLS, applicationWith, buildMcp, rpc } from './util.js'
+import { FIXTURE_TOOLS, applicationWith, buildMcp, rpc } from './fixtures/util.js'
 
 const silent = { error () {}, warn () {}, info () {} } as unknown as FastifyBaseLogger
 

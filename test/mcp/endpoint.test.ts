@@ -1,5 +1,5 @@
 import { test } from 'tap'
-import { BASE, BOOTSTRAP_BASIC, HOST, applicationWith, bearerFor, buildMcp, rpc, sessionCookieFor } from './util.js'
+import { BASE, BOOTSTRAP_BASIC, HOST, applicationWith, bearerFor, buildMcp, rpc, sessionCookieFor } from './fixtures/util.js'
 
 const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'test', version: '1' } } }
 const LIST = { jsonrpc: '2.0', id: 2, method: 'tools/list' }

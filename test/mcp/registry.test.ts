@@ -9,7 +9,7 @@ import { readConfig } from '../../lib/config.js'
 import { ToolLoadError, loadTools } from '../../plugins/tool-registry.js'
 import { testEnv } from '../helper.js'
 import { callTool, principalFor } from '../tool-helper.js'
-import { BASE, REPO_ROOT, buildMcp, rpc, tempToolsDir } from './util.js'
+import { BASE, REPO_ROOT, buildMcp, rpc, tempToolsDir } from './fixtures/util.js'
 
 const run = promisify(execFile)
 

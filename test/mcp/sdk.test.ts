@@ -4,7 +4,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { ListResourcesResultSchema } from '@modelcontextprotocol/sdk/types.js'
 import { listen, type TestContext } from '../helper.js'
-import { BOOTSTRAP_BASIC, FIXTURE_TOOLS, applicationWith, bearerFor, tempToolsDir, writeBulkTools } from './util.js'
+import { BOOTSTRAP_BASIC, FIXTURE_TOOLS, applicationWith, bearerFor, tempToolsDir, writeBulkTools } from './fixtures/util.js'
 
 /** The official SDK client over Streamable HTTP, with fixed headers (credentials) and an optional fetch. */
 async function connect (t: TestContext, base: string, headers: Record<string, string>, fetchFn?: typeof fetch): Promise<{ client: Client, transport: StreamableHTTPClientTransport }> {
