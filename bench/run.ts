@@ -45,13 +45,19 @@ interface Service {
   child: Child
   engine: 'sqlite' | 'postgres'
   bootstrap: { id: string, secret: string }
+  databaseUrl: string
 }
 
-async function startService (settings: BenchSettings, work: string, engine: 'sqlite' | 'postgres', databaseUrl: string): Promise<Service> {
-  const port = await freePort()
-  const bootstrap = { id: `bench-bootstrap-${engine}`, secret: randomBytes(24).toString('base64url') }
+/**
+ * Starts `node dist/server.js`. `again` restarts a stopped service on its database and port
+ * (tokens name the port in `aud`), so a profile can leave out the set-up.
+ */
+async function startService (settings: BenchSettings, work: string, engine: 'sqlite' | 'postgres', databaseUrl: string, again?: Service): Promise<Service> {
+  const port = again?.child.port ?? await freePort()
+  const bootstrap = again?.bootstrap ?? { id: `bench-bootstrap-${engine}`, secret: randomBytes(24).toString('base64url') }
+  const profile = settings.cpuProfDir !== null && again !== undefined
   const args: string[] = []
-  if (settings.cpuProfDir !== null) {
+  if (profile && settings.cpuProfDir !== null) {
     mkdirSync(settings.cpuProfDir, { recursive: true })
     args.push('--cpu-prof', `--cpu-prof-dir=${resolve(settings.cpuProfDir)}`, `--cpu-prof-name=iam-${engine}-${Date.now()}.cpuprofile`)
   }
@@ -80,7 +86,15 @@ async function startService (settings: BenchSettings, work: string, engine: 'sql
     }
   })
   await waitReady(child, `${child.base}/health/ready`)
-  return { child, engine, bootstrap }
+  return { child, engine, bootstrap, databaseUrl }
+}
+
+/** Under BENCH_CPU_PROF, restarts the service with --cpu-prof once its data is set up. */
+async function profiled (settings: BenchSettings, work: string, service: Service): Promise<Service> {
+  if (settings.cpuProfDir === null) return service
+  await service.child.stop()
+  log(`restarting ${service.child.name} under --cpu-prof (profiles go to ${settings.cpuProfDir})`)
+  return await startService(settings, work, service.engine, service.databaseUrl, service)
 }
 
 /** Every tool scope the service declares (from its RFC 9728 document), OIDC scopes left out. */
@@ -310,9 +324,10 @@ async function main (): Promise<void> {
   const startedAt = new Date()
   log(`iam-mcp bench: ${settings.rounds} rounds × ${settings.duration} s, ${settings.connections} connections, warm-up ${settings.warmup} s; work dir ${work}`)
   try {
-    const sqlite = await startService(settings, work, 'sqlite', `sqlite:${join(work, 'iam.db')}`)
+    let sqlite = await startService(settings, work, 'sqlite', `sqlite:${join(work, 'iam.db')}`)
     cleanups.push({ what: 'stop the SQLite service', fn: () => sqlite.child.stop() })
     const prepared = await prepare(sqlite, 100)
+    sqlite = await profiled(settings, work, sqlite)
     log(`service ready on ${sqlite.child.base}; tools/list (every scope) is ${prepared.toolsListBytes} bytes`)
 
     const basePort = await freePort()
@@ -338,6 +353,7 @@ async function main (): Promise<void> {
         postgres = await startService(settings, work, 'postgres', db.url)
         cleanups.push({ what: 'stop the PostgreSQL service', fn: () => postgres?.child.stop() ?? Promise.resolve() })
         postgresPrepared = await prepare(postgres, 1)
+        postgres = await profiled(settings, work, postgres)
       }
     }
 
