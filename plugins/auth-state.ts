@@ -1,3 +1,4 @@
+import { hash, randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { Change } from '../lib/storage/store.js'
 import type { Application, Session, User } from '../lib/storage/models.js'
@@ -20,6 +21,13 @@ export interface AuthState {
    */
   ensureFresh: () => Promise<void> | undefined
   isRevoked: (jti: string) => boolean
+  /**
+   * The memoized user, application or session when one is held, without waiting: the hot path
+   * asks these first and falls back to the async lookups below.
+   */
+  peekUser: (id: string) => User | undefined
+  peekApplication: (clientId: string) => Application | undefined
+  peekSession: (id: string) => Session | undefined
   /** The user, or undefined when it does not exist (memoized until it changes). */
   user: (id: string) => Promise<User | undefined>
   /** The application with this client id (memoized until it changes). */
@@ -28,7 +36,7 @@ export interface AuthState {
   activeSession: (id: string) => Promise<Session | undefined>
   /**
    * The application these client credentials belong to, or undefined. Verified results are
-   * kept (keyed by the secret's keyed digest) until the application changes.
+   * kept (keyed by a salted hash of the credentials) until the application changes.
    */
   authenticateClient: (clientId: string, clientSecret: string) => Promise<Application | undefined>
   /** Forgets a session at once (this instance ended it). */
@@ -64,7 +72,8 @@ export default fp(async function authState (fastify) {
   const users: Memo<User> = new BoundedCache(MEMO_MAX, MEMO_TTL_MS)
   const applications: Memo<Application> = new BoundedCache(MEMO_MAX, MEMO_TTL_MS)
   const sessions: Memo<Session> = new BoundedCache(MEMO_MAX, MEMO_TTL_MS)
-  // `${clientId}:${digest(secret)}` → client id: a secret verified once is not looked up again.
+  // Salted hash of `client id:secret` → client id: a secret verified once is not looked up again.
+  const credentialSalt = randomBytes(16).toString('base64url')
   const credentials = new BoundedCache<string, string>(CREDENTIAL_MAX, MEMO_TTL_MS)
   // Bumped on every invalidation: a lookup that raced a change does not memoize its result.
   let generation = 0
@@ -171,6 +180,9 @@ export default fp(async function authState (fastify) {
       return Date.now() - freshAt > FRESHNESS_MS ? refreshNow() : undefined
     },
     isRevoked: (jti) => revoked.has(jti),
+    peekUser: (id) => users.get(id),
+    peekApplication: (clientId) => applications.get(clientId),
+    peekSession: (id) => sessions.get(id),
     user: (id) => memoized(users, id, () => store.users.find(id)),
     application: (clientId) => memoized(applications, clientId, () => store.applications.findByClientId(clientId)),
     async activeSession (id) {
@@ -179,7 +191,9 @@ export default fp(async function authState (fastify) {
       return session
     },
     async authenticateClient (clientId, clientSecret) {
-      const key = `${clientId}:${store.digest(clientSecret)}`
+      // A salted one-shot hash (cheaper than an HMAC object per request): the cache never
+      // holds a secret, and its keys say nothing outside this process.
+      const key = hash('sha256', `${credentialSalt}${clientId}:${clientSecret}`, 'base64url')
       if (credentials.get(key) === undefined) {
         const before = generation
         const app = await store.applications.authenticate(clientId, clientSecret)

@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import fastifyBasicAuth from '@fastify/basic-auth'
 import type { FastifyRequest } from 'fastify'
 import type { AuthFailure, AuthResult, Principal } from '../lib/principal.js'
-import type { Application } from '../lib/storage/models.js'
+import type { Application, Session } from '../lib/storage/models.js'
 import { StoreError } from '../lib/storage/errors.js'
 import { expandScopes, parseScope } from '../lib/scopes.js'
 import { BoundedCache } from '../lib/oauth/bounded-cache.js'
@@ -36,6 +36,10 @@ const TOKEN_CACHE_MAX = 10_000
 interface VerifiedToken {
   claims: AccessTokenClaims
   scopes: ReadonlySet<string>
+}
+
+function isActive (session: Session | undefined): boolean {
+  return session !== undefined && session.endedAt === null && session.expiresAt > Date.now()
 }
 
 function invalid (description: string): { ok: false, failure: AuthFailure } {
@@ -121,7 +125,7 @@ export default fp(async function auth (fastify) {
   }
 
   async function checkToken (token: string, issuer: string, audiences?: readonly string[]): Promise<TokenCheck> {
-    const result = await verifySignature(token)
+    const result = verified.get(token) ?? await verifySignature(token)
     if (typeof result === 'string') return { ok: false, description: result }
     const { claims, scopes } = result
     if (claims.exp * 1000 + CLOCK_TOLERANCE_MS <= Date.now()) return { ok: false, description: 'the token has expired' }
@@ -130,17 +134,17 @@ export default fp(async function auth (fastify) {
     const refreshing = authState.ensureFresh()
     if (refreshing !== undefined) await refreshing
     if (authState.isRevoked(claims.jti)) return { ok: false, description: 'the token has been revoked' }
-    if (claims.sid !== undefined && await authState.activeSession(claims.sid) === undefined) {
+    if (claims.sid !== undefined && !isActive(authState.peekSession(claims.sid)) && await authState.activeSession(claims.sid) === undefined) {
       return { ok: false, description: 'the session the token was issued through has ended' }
     }
-    const client = await authState.application(claims.client_id)
+    const client = authState.peekApplication(claims.client_id) ?? await authState.application(claims.client_id)
     if (client === undefined || client.isDisabled) return { ok: false, description: 'the client is disabled or no longer exists' }
     let principal: Principal
     if (claims.sub_kind === 'application') {
       if (client.id !== claims.sub) return { ok: false, description: 'the token subject does not match its client' }
       principal = { ...applicationPrincipal(client, 'bearer'), scopes }
     } else {
-      const user = await authState.user(claims.sub)
+      const user = authState.peekUser(claims.sub) ?? await authState.user(claims.sub)
       if (user === undefined || user.isForbidden) return { ok: false, description: 'the user is forbidden or no longer exists' }
       principal = {
         kind: 'user',
