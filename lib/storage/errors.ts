@@ -36,6 +36,10 @@ export function translate (err: unknown, what: string): never {
   if (code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
     throw new StoreError('invalid', `${what} refers to something that does not exist`, { cause: err })
   }
+  // PostgreSQL text cannot hold U+0000 (SQLite can): the caller's value is at fault, not the server.
+  if (code === '22021' || code === '22P05') {
+    throw new StoreError('invalid', `${what}: a text value holds a character that cannot be stored (U+0000)`, { cause: err })
+  }
   if (isUnavailable(err)) throw new StoreError('unavailable', 'the database is unavailable', { cause: err })
   throw err
 }
