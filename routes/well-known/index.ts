@@ -5,11 +5,13 @@ import {
   advertisedScopes, applicationScopes, authorizationServerMetadata, protectedResourceMetadata,
   AuthorizationServerMetadataSchema, JwksSchema, OAUTH_PATHS, ProtectedResourceMetadataSchema
 } from '../../lib/oauth/discovery.js'
+import { SLUG_PATTERN } from '../../lib/tool-schemas.js'
 
 /** The folder is `well-known` (a dot-folder is not type-checked); the URLs are `/.well-known/…`. */
 export const prefixOverride = '/.well-known'
 
 const NotFound = Type.Object({ error: Type.String(), error_description: Type.String() })
+const APPLICATION_NAME = new RegExp(SLUG_PATTERN)
 const AppParams = Type.Object({ app: Type.String({ minLength: 1, maxLength: 200 }) })
 
 /**
@@ -28,6 +30,8 @@ const wellKnown: FastifyPluginAsyncTypebox = async function (fastify) {
   const scopes = advertisedScopes(fastify.tools.scopes)
 
   async function application (name: string) {
+    // Application names are slugs; anything else (a NUL byte PostgreSQL cannot even compare) names none.
+    if (!APPLICATION_NAME.test(name)) return undefined
     return await fastify.store.applications.findByName(name)
   }
 
