@@ -19,6 +19,16 @@ export interface LoadedKey {
   verifyAny: VerifyJwt
 }
 
+/** An RSA public key as the JWKS publishes it. */
+export interface PublicJwk {
+  kty: string
+  kid: string
+  use: string
+  alg: string
+  n: string
+  e: string
+}
+
 type ToolSigningKeys = ToolServices['signingKeys']
 
 export interface SigningKeyService extends ToolSigningKeys {
@@ -36,7 +46,7 @@ export interface SigningKeyService extends ToolSigningKeys {
    */
   resolve: (kid: string) => Promise<LoadedKey | undefined>
   /** RFC 7517 JWK Set: the current key and the retired ones whose tokens may still be valid. */
-  jwks: () => { keys: Array<Record<string, unknown>> }
+  jwks: () => { keys: PublicJwk[] }
   /** Re-reads the keys from the database (after a rotation elsewhere). */
   reload: () => Promise<void>
 }
@@ -59,7 +69,7 @@ export default fp(async function keys (fastify) {
   let currentKey: LoadedKey | undefined
   let signAccess: SignJwt | undefined
   let signId: SignJwt | undefined
-  let jwksDocument: { keys: Array<Record<string, unknown>> } = { keys: [] }
+  let jwksDocument: { keys: PublicJwk[] } = { keys: [] }
 
   function load (row: SigningKey): LoadedKey {
     const known = byKid.get(row.kid)
@@ -94,7 +104,16 @@ export default fp(async function keys (fastify) {
     }
     byKid = next
     currentKey = next.get(current.kid)
-    jwksDocument = { keys: [...next.values()].map(k => ({ ...k.publicJwk })) }
+    jwksDocument = {
+      keys: [...next.values()].map(k => ({
+        kty: String(k.publicJwk.kty),
+        kid: k.kid,
+        use: 'sig',
+        alg: k.algorithm,
+        n: String(k.publicJwk.n),
+        e: String(k.publicJwk.e)
+      }))
+    }
   }
 
   await reload()

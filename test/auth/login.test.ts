@@ -67,12 +67,13 @@ test('POST /api/login and /api/logout', async (t) => {
   t.test('failures never say which field was wrong', async (t) => {
     await app.store.organizations.create({ name: 'acme' })
     await app.store.users.create({ owner: 'acme', name: 'alice', password: 'alice-password-1' })
-    for (const payload of [
+    const attempts: Array<Record<string, string>> = [
       { username: 'alice', password: 'alice-password-1' },
       { username: 'alice', password: 'wrong', organization: 'acme' },
       { username: 'nobody', password: 'alice-password-1', organization: 'acme' },
       { username: 'alice', password: 'alice-password-1', organization: 'no-such-org' }
-    ]) {
+    ]
+    for (const payload of attempts) {
       const res = await login(payload)
       t.equal(res.statusCode, 401, JSON.stringify(payload))
       t.same(res.json(), { status: 'error', error: 'invalid_credentials' })
