@@ -80,6 +80,9 @@ test('POST /api/login and /api/logout', async (t) => {
       t.notOk(res.headers['set-cookie'])
     }
     t.equal((await login({ username: 'acme/alice', password: 'alice-password-1' })).statusCode, 200)
+    const badJson = await app.inject({ method: 'POST', url: '/api/login', headers: { 'content-type': 'application/json' }, payload: '{"username":' })
+    t.equal(badJson.statusCode, 400)
+    t.same(badJson.json(), { status: 'error', error: 'invalid_request' })
     const missing = await app.inject({ method: 'POST', url: '/api/login', payload: { username: 'alice' } })
     t.equal(missing.statusCode, 400)
     t.same(missing.json(), { status: 'error', error: 'invalid_request' })

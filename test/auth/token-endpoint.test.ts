@@ -105,6 +105,12 @@ test('client_credentials at the token endpoint', async (t) => {
   })
 
   t.test('malformed requests, unsupported and unauthorized grants, disabled and public clients', async (t) => {
+    const badJson = await app.inject({ method: 'POST', url: '/api/login/oauth/access_token', headers: { 'content-type': 'application/json' }, payload: '{"grant_type":' })
+    t.equal(badJson.statusCode, 400)
+    t.equal(badJson.json().error, 'invalid_request')
+    t.equal(badJson.headers['cache-control'], 'no-store')
+    const text = await app.inject({ method: 'POST', url: '/api/login/oauth/access_token', headers: { 'content-type': 'text/plain' }, payload: 'grant_type=client_credentials' })
+    t.equal(text.json().error, 'invalid_request')
     const missing = await token({})
     t.equal(missing.statusCode, 400)
     t.equal(missing.json().error, 'invalid_request')

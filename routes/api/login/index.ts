@@ -41,6 +41,11 @@ const login: FastifyPluginAsyncTypebox = async function (fastify) {
 
   fastify.post('/', {
     attachValidation: true,
+    errorHandler (error: Error & { statusCode?: number }, request, reply) {
+      // A body that cannot be parsed is a bad request in this endpoint's own shape.
+      if (error.statusCode !== undefined && error.statusCode < 500) return refuse(reply, error.statusCode === 413 || error.statusCode === 415 ? error.statusCode : 400, 'invalid_request')
+      throw error
+    },
     schema: { body: LoginSchema, response: { 200: Ok, '4xx': Refusal } }
   }, async (request, reply) => {
     if (isForeignOrigin(fastify, request)) return refuse(reply, 403, 'forbidden_origin')

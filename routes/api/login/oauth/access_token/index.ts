@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify'
 import { OAuthError } from '../../../../../lib/oauth/errors.js'
 import { authenticateClient, authorizationScheme, claimedClientId } from '../../../../../lib/oauth/client-auth.js'
 import { grantHandlers } from '../../../../../lib/oauth/grants.js'
+import { oauthErrorHandler } from '../../../../../lib/oauth/endpoint-client.js'
 import { isUnavailable } from '../../../../../lib/storage/errors.js'
 
 const Param = Type.String({ maxLength: 8192 })
@@ -48,6 +49,8 @@ const accessToken: FastifyPluginAsyncTypebox = async function (fastify) {
 
   fastify.post('/', {
     attachValidation: true,
+    // Body parsing errors (bad JSON, media type, size) as RFC 6749 error bodies too.
+    errorHandler: oauthErrorHandler,
     schema: {
       body: TokenRequestSchema,
       response: { 200: TokenResponseSchema, '4xx': ErrorSchema, 503: ErrorSchema }
