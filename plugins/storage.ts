@@ -23,7 +23,7 @@ export interface StoragePluginOptions {
 
 export default fp<StoragePluginOptions>(async function storage (fastify, opts) {
   const handle = createDatabase(fastify.config.database)
-  const store = new Store(handle.db, handle.engine)
+  const store = new Store(handle.db, handle.engine, handle.durable)
   try {
     await migrate(handle, async () => {
       await bootstrap(store, fastify.config, opts.printSecret)

@@ -88,6 +88,9 @@ export async function callTool (deps: CallDependencies, principal: Principal, na
   let output: unknown
   try {
     output = await definition.handler(args as never, { principal, store: deps.store, services: deps.services, config: deps.config, log })
+    // A write is answered only once it is on stable storage (SQLite: one WAL fsync shared by
+    // concurrent writers, lib/storage/db.ts).
+    if (definition.annotations.readOnlyHint !== true) await deps.store.durable()
   } catch (err) {
     if (err instanceof ToolError || (err instanceof StoreError && err.code !== 'unavailable')) {
       finish('error', 'error', err.message)

@@ -1004,7 +1004,11 @@ export class Store {
   readonly loginFailures = new LoginFailureRepository(this)
   private digestKey = ''
 
-  constructor (readonly db: DB, readonly engine: Engine) {}
+  /**
+   * `durable` resolves once every write committed before the call is on stable storage
+   * (SQLite's group commit, lib/storage/db.ts); a write acknowledged to a caller waits for it.
+   */
+  constructor (readonly db: DB, readonly engine: Engine, readonly durable: () => Promise<void> = async () => {}) {}
 
   /** Loads (or creates, once for every instance) the key that client-secret digests use. */
   async init (): Promise<void> {
