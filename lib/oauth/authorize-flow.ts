@@ -8,6 +8,7 @@ import { sendPage } from '../html/reply.js'
 import { isValidChallenge } from './pkce.js'
 import { audienceFor } from './resource.js'
 import { OAuthError } from './errors.js'
+import { isUnavailable } from '../storage/errors.js'
 import {
   REQUEST_LIFETIME_MS, allowedScopes, issueCode, redirectOrigin, redirectWith, sealRequest,
   type AuthorizationRequest
@@ -237,6 +238,10 @@ export function htmlErrorHandler (error: FastifyError, request: FastifyRequest, 
   if (error.validation !== undefined || (error.statusCode !== undefined && error.statusCode < 500)) {
     request.log.info({ err: { message: error.message, code: error.code } }, 'authorization page refused')
     return renderError(reply, { status: error.statusCode ?? 400, title: 'Bad request', message: 'The request could not be understood. Start again from the application.', code: 'invalid_request' })
+  }
+  if (isUnavailable(error)) {
+    request.log.error({ err: error }, 'authorization page: database unavailable')
+    return renderError(reply, { status: 503, title: 'Temporarily unavailable', message: 'The service cannot complete this step right now. Try again in a moment.', code: 'temporarily_unavailable' })
   }
   request.log.error({ err: error }, 'authorization page failed')
   return renderError(reply, { status: 500, title: 'Something went wrong', message: 'The service could not complete this step. Try again in a moment.', code: 'server_error' })

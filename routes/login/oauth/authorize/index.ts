@@ -11,7 +11,8 @@ const authorize: FastifyPluginAsyncTypebox = async function (fastify) {
   fastify.get('/', {
     helmet: HTML_HELMET,
     errorHandler: htmlErrorHandler,
-    schema: { querystring: AuthorizeQuerySchema }
+    schema: { querystring: AuthorizeQuerySchema },
+    config: { rateLimit: { max: fastify.config.RATE_LIMIT_MAX, timeWindow: fastify.config.RATE_LIMIT_WINDOW } }
   }, async (request, reply) => {
     const checked = await validateAuthorizeQuery(fastify, request, request.query)
     if (!checked.ok) {
