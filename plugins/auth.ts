@@ -71,7 +71,12 @@ export default fp(async function auth (fastify) {
     // Lax parsing tolerates extra whitespace; errors are ours to map (no `authenticate` header).
     strictCredentials: false,
     async validate (clientId: string, clientSecret: string, request: FastifyRequest) {
-      const app = await authState.authenticateClient(decodeFormComponent(clientId), decodeFormComponent(clientSecret))
+      let app = await authState.authenticateClient(clientId, clientSecret)
+      if (app === undefined) {
+        // RFC 6749 §2.3.1 form-encodes both before Basic; curl -u and most clients do not.
+        const [id, secret] = [decodeFormComponent(clientId), decodeFormComponent(clientSecret)]
+        if (id !== clientId || secret !== clientSecret) app = await authState.authenticateClient(id, secret)
+      }
       if (app === undefined || app.isDisabled) throw new InvalidClient('invalid client credentials')
       basicResults.set(request, app)
     }
@@ -235,7 +240,7 @@ export default fp(async function auth (fastify) {
   })
 }, { name: 'auth', dependencies: ['config', 'storage', 'public-url', 'keys', 'auth-state', 'cookie', 'tool-registry'], fastify: '5.x' })
 
-/** RFC 6749 §2.3.1: client credentials in Basic are form-encoded first; ours never hold `%`. */
+/** Undoes application/x-www-form-urlencoded encoding (RFC 6749 §2.3.1), or returns the value as is. */
 function decodeFormComponent (value: string): string {
   if (!value.includes('%') && !value.includes('+')) return value
   try {
