@@ -35,8 +35,8 @@ export const Slug = (description: string) =>
  * User names may be any script (a look-alike of an existing name is a conflict), but no
  * whitespace, control characters, `/`, `\` or URL-special characters, and not `.` or `..`.
  */
-export const USER_NAME_PATTERN = '^(?![.]{1,2}$)[^\\s\\x00-\\x1f\\x7f/\\\\?#%"\'<>:@]{1,64}$'
-export const UserName = Type.String({ pattern: USER_NAME_PATTERN, minLength: 1, maxLength: 64, description: 'user name, unique in its organization after NFKC normalisation and case folding (no whitespace, "/", "\\", ":", "@", "?", "#", "%", quotes or angle brackets)' })
+export const USER_NAME_PATTERN = '^(?![.]{1,2}$)[^\\s\\x00-\\x1f\\x7f/\\\\?#%"\'<>:]{1,64}$'
+export const UserName = Type.String({ pattern: USER_NAME_PATTERN, minLength: 1, maxLength: 64, description: 'user name, unique in its organization after NFKC normalisation and case folding (an e-mail address works; no whitespace, "/", "\\", ":", "?", "#", "%", quotes or angle brackets)' })
 
 /** `owner/name`. */
 export const ID_PATTERN = '^[^\\s/]{1,64}/[^\\s/]{1,64}$'
