@@ -1,6 +1,6 @@
 import { createPublicKey, createVerify } from 'node:crypto'
 import { test } from 'tap'
-import { build, BOOTSTRAP_CLIENT } from '../helper.js'
+import { build, BOOTSTRAP_CLIENT, testDatabaseUrl } from '../helper.js'
 import { buildWithProbe } from './probe.js'
 
 function part (token: string, i: number): Record<string, unknown> {
@@ -63,4 +63,18 @@ test('Basic credentials that a client form-encoded first (RFC 6749 §2.3.1) are 
   const encoded = 'Basic ' + Buffer.from(`plus-client:${encodeURIComponent(clientSecret ?? '')}`).toString('base64')
   t.equal((await app.inject({ url: '/test/whoami', headers: { authorization: raw } })).statusCode, 200, 'as is')
   t.equal((await app.inject({ url: '/test/whoami', headers: { authorization: encoded } })).statusCode, 200, 'form-encoded')
+})
+
+test('signing keys are encrypted at rest under KEY_ENCRYPTION_SECRET, and start-up names a wrong one', async (t) => {
+  const DATABASE_URL = await testDatabaseUrl(t)
+  const secret = 'a-key-encryption-secret-of-32-chars!'
+  const app = await buildWithProbe(t, { DATABASE_URL, KEY_ENCRYPTION_SECRET: secret })
+  const rows = await app.store.signingKeys.list()
+  t.ok(rows.every(r => r.privatePem.startsWith('enc:v1:')), 'no private key in clear')
+  const rotated = await app.signingKeys.rotate()
+  t.ok((await app.store.signingKeys.find(rotated.kid))?.privatePem.startsWith('enc:v1:'), 'rotated keys too')
+  const token = await app.tokens.issue({ subject: 'built-in/app-built-in', subjectKind: 'application', clientId: BOOTSTRAP_CLIENT.id, scopes: ['user:read'], audience: app.publicBase() })
+  t.equal((await app.inject({ url: '/test/whoami', headers: { authorization: `Bearer ${token.access_token}` } })).statusCode, 200)
+  await t.rejects(buildWithProbe(t, { DATABASE_URL, KEY_ENCRYPTION_SECRET: 'another-secret-that-is-32-chars-long' }), /KEY_ENCRYPTION_SECRET/)
+  await t.rejects(buildWithProbe(t, { DATABASE_URL }), /KEY_ENCRYPTION_SECRET/)
 })
