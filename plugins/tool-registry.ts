@@ -42,10 +42,10 @@ export interface ToolRegistry {
   /** The tools a caller with these (expanded) scopes may see; `null` = unrestricted. */
   visibleTo: (scopes: ReadonlySet<string> | null) => readonly RegisteredTool[]
   /**
-   * The serialized `tools/list` result (`{"tools":[…],"nextCursor"?}`) for these scopes and
-   * cursor; undefined when the cursor is not one we gave out.
+   * The serialized `tools/list` result (`{"tools":[…],"nextCursor"?}`, UTF-8) for these scopes
+   * and cursor; undefined when the cursor is not one we gave out.
    */
-  listPage: (scopes: ReadonlySet<string> | null, cursor: string | undefined) => string | undefined
+  listPage: (scopes: ReadonlySet<string> | null, cursor: string | undefined) => Buffer | undefined
 }
 
 /** Calls a tool as `principal`: scope, arguments, handler, audit, metrics (lib/mcp/call.ts). */

@@ -7,7 +7,7 @@ import { insufficientScopeChallenge, unauthorizedChallenge } from '../challenge.
 import { isUnavailable } from '../storage/errors.js'
 import {
   DEFAULT_VERSION, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, LATEST_VERSION, METHOD_NOT_FOUND,
-  PROTOCOL_VERSIONS, UNAUTHORIZED, allowsBatches, classify, errorBody, isSupportedVersion, resultBody,
+  PROTOCOL_VERSIONS, UNAUTHORIZED, allowsBatches, classify, errorBody, isSupportedVersion, resultBody, resultBytes,
   transportRefusal, type JsonRpcId, type JsonRpcRequest, type ProtocolVersion
 } from './protocol.js'
 
@@ -16,7 +16,7 @@ export const JSON_TYPE = 'application/json; charset=utf-8'
 /** One answer to one JSON-RPC message: its HTTP status (when alone) and its serialized body. */
 interface Answer {
   status: number
-  body: string
+  body: string | Buffer
   /** `WWW-Authenticate` to send with it (insufficient scope). */
   challenge?: string
 }
@@ -126,7 +126,8 @@ export function createMcpHandler (fastify: FastifyInstance): (request: FastifyRe
           const cursor = params.cursor
           if (cursor !== undefined && typeof cursor !== 'string') return fail(200, id, INVALID_PARAMS, 'params.cursor must be a string')
           const page = fastify.tools.listPage(principal.scopes, cursor)
-          return page === undefined ? fail(200, id, INVALID_PARAMS, 'Invalid cursor') : ok(id, page)
+          // Pages are cached as bytes (lib/mcp/list.ts); only the id is framed per request.
+          return page === undefined ? fail(200, id, INVALID_PARAMS, 'Invalid cursor') : { status: 200, body: resultBytes(id, page) }
         }
         case 'tools/call':
           return await toolsCall(request, principal, id, params)
@@ -176,7 +177,7 @@ export function createMcpHandler (fastify: FastifyInstance): (request: FastifyRe
         }
         const a = await answer(request, principal, c.message)
         challenge ??= a.challenge
-        answers.push(a.body)
+        answers.push(a.body.toString())
       }
     }
     // Only notifications and responses: nothing to answer.

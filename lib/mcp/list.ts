@@ -15,14 +15,16 @@ export function decodeToolsCursor (cursor: string): number | undefined {
 
 /**
  * Serialized `tools/list` results, computed once per visible list (the registry hands out one
- * array per distinct scope set) and page: answering a list is a lookup and a concatenation.
+ * array per distinct scope set) and page: answering a list is a lookup and a copy. Kept as
+ * UTF-8 bytes: descriptions hold non-ASCII text, and encoding tens of kilobytes of it again on
+ * every request would cost more than the rest of the request.
  */
 export class ToolListPages<T extends { descriptor: unknown }> {
-  private readonly pages = new WeakMap<readonly T[], string[]>()
+  private readonly pages = new WeakMap<readonly T[], Buffer[]>()
   constructor (private readonly pageSize = TOOLS_PAGE_SIZE) {}
 
   /** The result JSON of page `cursor` of `visible`; undefined for a cursor it does not have. */
-  page (visible: readonly T[], cursor: string | undefined): string | undefined {
+  page (visible: readonly T[], cursor: string | undefined): Buffer | undefined {
     let pages = this.pages.get(visible)
     if (pages === undefined) {
       pages = this.serialize(visible)
@@ -33,12 +35,12 @@ export class ToolListPages<T extends { descriptor: unknown }> {
     return index === undefined ? undefined : pages[index]
   }
 
-  private serialize (visible: readonly T[]): string[] {
-    const pages: string[] = []
+  private serialize (visible: readonly T[]): Buffer[] {
+    const pages: Buffer[] = []
     const count = Math.max(1, Math.ceil(visible.length / this.pageSize))
     for (let i = 0; i < count; i++) {
       const tools = visible.slice(i * this.pageSize, (i + 1) * this.pageSize).map(t => t.descriptor)
-      pages.push(JSON.stringify(i + 1 < count ? { tools, nextCursor: encodeToolsCursor(i + 1) } : { tools }))
+      pages.push(Buffer.from(JSON.stringify(i + 1 < count ? { tools, nextCursor: encodeToolsCursor(i + 1) } : { tools })))
     }
     return pages
   }
