@@ -70,6 +70,14 @@ test('two instances on one database behave as one service', async (t) => {
     await sleep(1300)
     t.equal(await status(b, bearer(token)), 503, 'bearer')
     t.equal(await status(b, { authorization: 'Basic ' + Buffer.from(`${BOOTSTRAP_CLIENT.id}:${BOOTSTRAP_CLIENT.secret}`).toString('base64') }), 503, 'basic')
+    const mcp = await b.inject({
+      method: 'POST',
+      url: '/api/mcp',
+      headers: { host: 'iam.internal', 'content-type': 'application/json', 'mcp-protocol-version': '2025-11-25', ...bearer(token) },
+      payload: { jsonrpc: '2.0', id: 3, method: 'tools/list' }
+    })
+    t.equal(mcp.statusCode, 503, '/api/mcp answers 503')
+    t.match(mcp.json(), { jsonrpc: '2.0', id: 3, error: { code: -32603 } })
     b.store.changes.since = since
     t.ok(await within(1000, async () => await status(b, bearer(token)) === 200), 'recovers once the feed answers again')
   })
