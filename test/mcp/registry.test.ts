@@ -138,3 +138,20 @@ test('the tool test helper calls through the endpoint\'s path', async (t) => {
   t.match(invalid.text, /^invalid arguments: \/text/)
   t.match((await callTool(service, 'missing')).outcome, { kind: 'unknown_tool' })
 })
+
+test('the guide\'s complete example (docs/adding-a-tool.md) works as written', async (t) => {
+  const guide = readFileSync(join(REPO_ROOT, 'docs', 'adding-a-tool.md'), 'utf8')
+  const example = /`tools\/count_users\.ts`:\n\n```ts\n([\s\S]*?)```/.exec(guide)?.[1]
+  t.ok(example, 'the guide holds the example file')
+  const dir = tempToolsDir(t)
+  writeFileSync(join(dir, 'count_users.ts'), example ?? '')
+  const service = await buildMcp(t, { toolsDir: dir })
+  const ok = await callTool(service, 'count_users', { organization: 'built-in' })
+  t.same(ok.structured, { organization: 'built-in', count: 1, more: false })
+  const plain = await callTool(service, 'count_users', { organization: 'built-in' }, { id: 'acme/bob', scopes: ['user:read'] })
+  t.equal(plain.isError, true)
+  t.match(plain.text, 'you may not read the users of organization "built-in"')
+  t.equal((await callTool(service, 'count_users', { organization: 'x' }, { scopes: [] })).outcome.kind, 'denied')
+  const listed = await rpc(service, { jsonrpc: '2.0', id: 1, method: 'tools/list' })
+  t.same(listed.json().result.tools.map((tool: { name: string }) => tool.name), ['count_users'])
+})
