@@ -329,3 +329,39 @@ test('authorization code flow with PKCE, and its refusals', async (t) => {
     t.same((await introspect(good.body.access_token, auth)).body, { active: false }, 'revoking the refresh token revokes its family')
   })
 })
+
+test('prompt values, and the lockout shared with POST /api/login', async (t) => {
+  const { base } = await listen(t, { env: { LOGIN_MAX_FAILURES: '2', LOGIN_LOCKOUT_SECONDS: '60' } })
+  const client = await registerPublic(base, REDIRECT)
+  const path = (over: Record<string, string> = {}) => authorizePath({
+    response_type: 'code', client_id: client.client_id, redirect_uri: REDIRECT, code_challenge: pkce().challenge, code_challenge_method: 'S256', scope: 'user:read', state: 's', ...over
+  })
+
+  const agent = new Agent(base)
+  await authorizeThrough(agent, path())
+  const none = await agent.get(path({ prompt: 'none' }))
+  t.equal(none.status, 302)
+  t.ok(new URL(none.headers.get('location') as string).searchParams.get('code'), 'prompt=none with a session and a consent: a code')
+  const noConsent = await agent.get(path({ prompt: 'none', scope: 'user:write' }))
+  t.equal(new URL(noConsent.headers.get('location') as string).searchParams.get('error'), 'consent_required')
+  const login = await agent.get(path({ prompt: 'login' }))
+  t.equal(login.status, 200)
+  t.match(await login.text(), /name="password"/, 'prompt=login asks again despite the session')
+  const consent = await agent.get(path({ prompt: 'consent' }))
+  t.match(await consent.text(), /name="decision"/, 'prompt=consent asks again despite the consent')
+  const bad = await agent.get(path({ prompt: 'none login' }))
+  t.equal(new URL(bad.headers.get('location') as string).searchParams.get('error'), 'invalid_request')
+
+  // Failures on the HTML form count towards the same lockout as POST /api/login.
+  const stranger = new Agent(base)
+  let page = await (await stranger.get(path())).text()
+  for (let i = 0; i < 2; i++) {
+    const res = await submitLogin(stranger, page, { username: 'admin', password: 'wrong-password' })
+    page = await res.text()
+  }
+  const locked = await submitLogin(stranger, page, ADMIN_LOGIN)
+  t.equal(locked.status, 429, 'locked out, even with the right password')
+  t.match(await locked.text(), /Too many failed attempts/)
+  const api = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN_LOGIN) })
+  t.equal(api.status, 429, 'POST /api/login sees the same lockout')
+})
