@@ -31,6 +31,13 @@ test('transport refusals, each with the contract status and a JSON-RPC body', as
     t.equal(allowed.headers['access-control-allow-origin'], 'https://console.example')
     t.match(allowed.headers['access-control-expose-headers'], /WWW-Authenticate/)
     t.match(allowed.headers['access-control-expose-headers'], /Mcp-Session-Id/)
+    const unauthorized = await rpc(app, LIST, { headers: { origin: 'https://console.example', authorization: undefined } })
+    t.equal(unauthorized.statusCode, 401)
+    t.equal(unauthorized.headers['access-control-allow-origin'], 'https://console.example', 'a browser client can read the 401 challenge')
+    t.type(unauthorized.headers['www-authenticate'], 'string')
+    const malformed = await rpc(app, undefined, { raw: '{', headers: { origin: 'https://console.example' } })
+    t.equal(malformed.statusCode, 400)
+    t.equal(malformed.headers['access-control-allow-origin'], 'https://console.example', 'and refusals from the error handler')
   })
 
   t.test('CORS preflight: allowed origin → 204 with the MCP headers; other origins → 403', async (t) => {
