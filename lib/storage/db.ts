@@ -69,6 +69,11 @@ export function walSyncer (walPath: string): { durable: () => Promise<void>, clo
 
 /** Prepared statements kept per SQL text, at most this many (least recently used go first). */
 const STATEMENT_CACHE_MAX = 200
+/**
+ * Longer SQL is not kept: multi-row inserts (audit batches) differ in length every time, and
+ * their compiled programs are large.
+ */
+const STATEMENT_CACHE_SQL_MAX = 2048
 
 /**
  * better-sqlite3 as Kysely sees it, with its prepared statements kept: Kysely prepares every
@@ -79,6 +84,7 @@ export function withStatementCache (sqlite: SQLite.Database, max = STATEMENT_CAC
   const statements = new Map<string, SQLite.Statement>()
   return {
     prepare (text: string) {
+      if (text.length > STATEMENT_CACHE_SQL_MAX) return sqlite.prepare(text)
       let statement = statements.get(text)
       if (statement !== undefined) {
         statements.delete(text)

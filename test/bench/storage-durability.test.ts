@@ -48,6 +48,8 @@ test('withStatementCache: one prepared statement per SQL text, bounded', async (
   db.prepare('select 3 as three') // evicts the least recently used ("select 1")
   t.not(db.prepare('select 1 as one'), a, 'evicted past the bound, prepared again')
   t.same(db.prepare('select 1 as one').all([]), [{ one: 1 }])
+  const long = `select 1 as one${' '.repeat(3000)}`
+  t.not(db.prepare(long), db.prepare(long), 'long SQL (multi-row inserts) is not kept')
   db.close()
   t.equal(sqlite.open, false)
 })
