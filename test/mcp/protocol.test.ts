@@ -1,0 +1,90 @@
+import { test } from 'tap'
+import fc from 'fast-check'
+import {
+  acceptsJson, allowsBatches, classify, errorBody, isJsonContentType, isSupportedVersion, resultBody, resultBytes, transportRefusal
+} from '../../lib/mcp/protocol.js'
+import { ToolListPages, decodeToolsCursor, encodeToolsCursor } from '../../lib/mcp/list.js'
+
+test('classify: any JSON value is a request, a notification, a response or invalid — never a throw', async (t) => {
+  fc.assert(fc.property(fc.jsonValue(), (value) => {
+    const c = classify(value)
+    if (c.kind === 'request' || c.kind === 'notification') {
+      const m = value as Record<string, unknown>
+      return m.jsonrpc === '2.0' && typeof m.method === 'string' && m.method !== ''
+    }
+    if (c.kind === 'invalid') return c.id === null || typeof c.id === 'string' || typeof c.id === 'number'
+    return c.kind === 'response'
+  }))
+  t.match(classify({ jsonrpc: '2.0', id: 0, method: 'ping' }), { kind: 'request', message: { id: 0 } })
+  t.match(classify({ jsonrpc: '2.0', method: 'notifications/initialized' }), { kind: 'notification' })
+  t.match(classify({ jsonrpc: '2.0', id: 'x', error: { code: 1, message: 'm' } }), { kind: 'response' })
+  t.match(classify({ jsonrpc: '2.0', id: 'x' }), { kind: 'invalid', id: 'x', reason: 'method is required' })
+  t.match(classify({ jsonrpc: '2.0', id: Infinity, method: 'ping' }), { kind: 'invalid', id: null })
+  t.match(classify({ jsonrpc: '2.0', id: true, method: 'ping' }), { kind: 'invalid', id: null })
+  t.match(classify({ jsonrpc: '2.0', id: 1, method: '' }), { kind: 'invalid', id: 1 })
+  t.match(classify({ jsonrpc: '2.0', id: 1, method: 'ping', params: null }), { kind: 'invalid', reason: 'params must be an object' })
+})
+
+test('Accept and Content-Type', async (t) => {
+  for (const accept of [undefined, '', '*/*', 'application/json', 'APPLICATION/JSON', 'application/*', 'text/event-stream, application/json', 'application/json;q=0.5', 'text/html;q=0.9, */*;q=0.1']) {
+    t.ok(acceptsJson(accept), String(accept))
+  }
+  for (const accept of ['text/event-stream', 'text/html', 'application/json;q=0', 'application/jsonx', 'image/*']) {
+    t.notOk(acceptsJson(accept), accept)
+  }
+  t.ok(acceptsJson('application/json'), 'cached answers stay right')
+  for (let i = 0; i < 300; i++) acceptsJson(`x/y${i}`)
+  t.ok(acceptsJson('*/*'), 'a caller cannot grow the cache without bound, nor break it')
+  t.ok(isJsonContentType('application/json'))
+  t.ok(isJsonContentType('Application/JSON ; charset=utf-8'))
+  t.notOk(isJsonContentType(undefined))
+  t.notOk(isJsonContentType('application/json-seq'))
+  t.notOk(isJsonContentType('text/plain'))
+})
+
+test('versions and bodies', async (t) => {
+  t.ok(isSupportedVersion('2025-11-25'))
+  t.ok(isSupportedVersion('2024-11-05'))
+  t.notOk(isSupportedVersion('2024-10-07'))
+  t.ok(allowsBatches('2025-03-26'))
+  t.ok(allowsBatches('2024-11-05'))
+  t.notOk(allowsBatches('2025-06-18'))
+  t.notOk(allowsBatches('2025-11-25'))
+  t.same(JSON.parse(errorBody('a"b', { code: -32601, message: 'x' })), { jsonrpc: '2.0', id: 'a"b', error: { code: -32601, message: 'x' } })
+  t.same(JSON.parse(resultBody(7, '{"a":1}')), { jsonrpc: '2.0', id: 7, result: { a: 1 } })
+  t.same(JSON.parse(resultBytes('é', Buffer.from('{"d":"—"}')).toString('utf8')), { jsonrpc: '2.0', id: 'é', result: { d: '—' } })
+  t.same(JSON.parse(transportRefusal('no')), { jsonrpc: '2.0', id: null, error: { code: -32600, message: 'no' } })
+})
+
+test('tools/list pages: cursors we made, every tool once, in order', async (t) => {
+  const tools = (n: number): Array<{ descriptor: { name: string } }> => Array.from({ length: n }, (_, i) => ({ descriptor: { name: `t${i}` } }))
+  const read = (buf: Buffer | undefined): { tools: Array<{ name: string }>, nextCursor?: string } => JSON.parse(buf?.toString() ?? 'null')
+
+  for (const n of [0, 1, 3, 4, 7]) {
+    const pages = new ToolListPages<{ descriptor: { name: string } }>(3)
+    const visible = tools(n)
+    const seen: string[] = []
+    let cursor: string | undefined
+    let count = 0
+    do {
+      const page = read(pages.page(visible, cursor))
+      t.ok(page.tools.length <= 3)
+      seen.push(...page.tools.map(tool => tool.name))
+      cursor = page.nextCursor
+      count++
+    } while (cursor !== undefined && count < 10)
+    t.same(seen, visible.map(v => v.descriptor.name), `${n} tools`)
+    t.same(read(pages.page([], undefined)), { tools: [] })
+  }
+  const pages = new ToolListPages<{ descriptor: { name: string } }>(3)
+  const visible = tools(4)
+  t.equal(pages.page(visible, encodeToolsCursor(2)), undefined, 'past the last page')
+  t.equal(pages.page(visible, 'garbage'), undefined)
+  t.equal(pages.page(visible, ''), undefined)
+  t.equal(pages.page(visible, 'x'.repeat(100)), undefined)
+  t.equal(pages.page(visible, pages.page(visible, undefined)?.toString()), undefined)
+  t.equal(pages.page(visible, undefined), pages.page(visible, undefined), 'computed once per visible list')
+  t.equal(decodeToolsCursor(encodeToolsCursor(12)), 12)
+  t.equal(decodeToolsCursor(Buffer.from('tools-page:0').toString('base64url')), undefined)
+  fc.assert(fc.property(fc.string(), (s) => { const d = decodeToolsCursor(s); return d === undefined || (Number.isInteger(d) && d >= 1) }))
+})
