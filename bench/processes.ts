@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, openSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { parseProcStatus } from './stats.js'
+import { parseProcStat, parseProcStatus } from './stats.js'
 
 const children = new Set<ChildProcess>()
 let guarded = false
@@ -50,6 +50,8 @@ export interface Child {
   base: string
   /** Resident set size now and its high-water mark, in MiB (from /proc). */
   memory: () => { rssMiB: number, hwmMiB: number } | null
+  /** CPU time used so far (user + system), in ms (from /proc); null once it is gone. */
+  cpuMs: () => number | null
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
   stop: (graceMs?: number) => Promise<void>
   /** Where its stderr (and stdout, when kept) went. */
@@ -88,6 +90,7 @@ export function spawnChild (opts: SpawnOptions): Child {
     logFile: opts.logFile,
     exited: () => child.exitCode !== null || child.signalCode !== null,
     memory: () => readMemory(pid),
+    cpuMs: () => readCpuMs(pid),
     stop: async (graceMs = 15000) => {
       if (child.exitCode !== null || child.signalCode !== null) return
       const gone = new Promise<void>(resolve => child.once('exit', () => resolve()))
@@ -108,6 +111,15 @@ export function readMemory (pid: number): { rssMiB: number, hwmMiB: number } | n
     return null
   }
   return parseProcStatus(status)
+}
+
+/** User + system CPU time of a process, in ms; null once it is gone. */
+export function readCpuMs (pid: number): number | null {
+  try {
+    return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return null
+  }
 }
 
 /** Polls `url` until it answers 200, the child dies, or `timeoutMs` passes. */

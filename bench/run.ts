@@ -244,6 +244,7 @@ async function checkLoad (load: Load): Promise<void> {
 
 async function run (child: Child, path: string, request: Load['request'], seconds: number, connections: number, status: number): Promise<{ sample: RunSample, peakRssMiB: number }> {
   const sampler = sampleRss(child)
+  const cpuBefore = child.cpuMs()
   let result: Result
   let peakRssMiB = 0
   try {
@@ -251,6 +252,7 @@ async function run (child: Child, path: string, request: Load['request'], second
   } finally {
     peakRssMiB = sampler.stop()
   }
+  const cpuAfter = child.cpuMs()
   const expected = result.statusCodeStats[String(status)]?.count ?? 0
   const total = result.requests.total
   const sample: RunSample = {
@@ -258,7 +260,8 @@ async function run (child: Child, path: string, request: Load['request'], second
     p50: result.latency.p50,
     p99: result.latency.p99,
     unexpected: (total - expected) + result.errors + result.timeouts,
-    total: total + result.errors + result.timeouts
+    total: total + result.errors + result.timeouts,
+    cpuUs: cpuBefore !== null && cpuAfter !== null && total > 0 ? ((cpuAfter - cpuBefore) * 1000) / total : null
   }
   if (child.exited()) throw new Error(`${child.name} died during the run`)
   // Let closed sockets drain and the next run start from a quiet server.
@@ -393,8 +396,8 @@ async function main (): Promise<void> {
         entry.a.push(a.sample)
         entry.b.push(b.sample)
         entry.rss = Math.max(entry.rss, a.peakRssMiB)
-        log(`round ${round}/${settings.rounds}  [${load.spec.id}] ${load.spec.title}: ${fmt(a.sample.rps)} req/s, p50 ${fmt(a.sample.p50, 1)} ms, p99 ${fmt(a.sample.p99, 1)} ms, RSS ≤ ${fmt(a.peakRssMiB)} MiB` +
-          `${a.sample.unexpected > 0 ? `, ${a.sample.unexpected} unexpected` : ''} | baseline ${fmt(b.sample.rps)} req/s → ${fmt(a.sample.rps / b.sample.rps, 2)}`)
+        log(`round ${round}/${settings.rounds}  [${load.spec.id}] ${load.spec.title}: ${fmt(a.sample.rps)} req/s, p50 ${fmt(a.sample.p50, 1)} ms, p99 ${fmt(a.sample.p99, 1)} ms, ${fmt(a.sample.cpuUs)} CPU µs/req, RSS ≤ ${fmt(a.peakRssMiB)} MiB` +
+          `${a.sample.unexpected > 0 ? `, ${a.sample.unexpected} unexpected` : ''} | baseline ${fmt(b.sample.rps)} req/s, ${fmt(b.sample.cpuUs)} CPU µs/req → ${fmt(a.sample.rps / b.sample.rps, 2)}`)
       }
     }
 
@@ -407,6 +410,7 @@ async function main (): Promise<void> {
       rps: median(baselineSamples.map(s => s.rps)),
       p50: median(baselineSamples.map(s => s.p50)),
       p99: median(baselineSamples.map(s => s.p99)),
+      cpuUs: median(baselineSamples.map(s => s.cpuUs).filter((x): x is number => typeof x === 'number')),
       runs: baselineSamples.length
     }
     const memory = {

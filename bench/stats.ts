@@ -22,6 +22,8 @@ export interface RunSample {
   /** Responses whose status was not the one the scenario expects, plus socket errors and timeouts. */
   unexpected: number
   total: number
+  /** Server CPU time (user + system) per answered request, in microseconds; null if unknown. */
+  cpuUs?: number | null
 }
 
 export interface ScenarioSummary {
@@ -35,6 +37,11 @@ export interface ScenarioSummary {
   /** The paired baseline's median requests/s (the B runs that followed this scenario's A runs). */
   baselineRps: number
   ratio: number
+  /** Median server CPU time per request, in µs, and the baseline's: steadier than req/s on a shared machine. */
+  cpuUs: number | null
+  baselineCpuUs: number | null
+  /** baselineCpuUs / cpuUs: the throughput ratio the CPU cost alone would give. */
+  cpuRatio: number
   /** Highest resident set size of the server sampled while this scenario ran, in MiB. */
   peakRssMiB: number | null
   /** Share of responses that were not what the scenario expects (0..1). */
@@ -91,8 +98,15 @@ export function summarize (
   const unexpected = rounds.reduce((n, r) => n + r.unexpected, 0)
   const unexpectedShare = total > 0 ? unexpected / total : 1
   const r = ratio(rps, baselineRps)
+  const cpu = (samples: readonly RunSample[]): number | null => {
+    const known = samples.map(x => x.cpuUs).filter((x): x is number => typeof x === 'number' && Number.isFinite(x))
+    return known.length > 0 ? median(known) : null
+  }
+  const cpuUs = cpu(rounds)
+  const baselineCpuUs = cpu(baselineRounds)
+  const cpuRatio = cpuUs !== null && baselineCpuUs !== null ? ratio(baselineCpuUs, cpuUs) : Number.NaN
   const { pass, misses } = verdict(scenario.target, { ratio: r, p99, peakRssMiB }, unexpectedShare)
-  return { ...scenario, rps, p50, p99, baselineRps, ratio: r, peakRssMiB, unexpectedShare, rounds: [...rounds], pass, misses }
+  return { ...scenario, rps, p50, p99, baselineRps, ratio: r, cpuUs, baselineCpuUs, cpuRatio, peakRssMiB, unexpectedShare, rounds: [...rounds], pass, misses }
 }
 
 export function fmt (value: number | null | undefined, digits = 0): string {
@@ -115,14 +129,14 @@ function passText (s: ScenarioSummary): string {
 }
 
 /** The results as a Markdown table (it reads well in a terminal too). */
-export function markdownTable (baseline: { rps: number, p50: number, p99: number }, scenarios: readonly ScenarioSummary[]): string {
+export function markdownTable (baseline: { rps: number, p50: number, p99: number, cpuUs?: number | null }, scenarios: readonly ScenarioSummary[]): string {
   const rows = [
-    '| # | scenario | req/s (median) | p50 ms | p99 ms | ratio | target | peak RSS MiB | result |',
-    '|---|---|---:|---:|---:|---:|---|---:|---|',
-    `| B | bare Fastify baseline | ${fmt(baseline.rps)} | ${fmt(baseline.p50)} | ${fmt(baseline.p99)} | 1.00 | | | |`
+    '| # | scenario | req/s (median) | p50 ms | p99 ms | ratio | target | server CPU µs/req (ratio) | peak RSS MiB | result |',
+    '|---|---|---:|---:|---:|---:|---|---:|---:|---|',
+    `| B | bare Fastify baseline | ${fmt(baseline.rps)} | ${fmt(baseline.p50)} | ${fmt(baseline.p99)} | 1.00 | | ${fmt(baseline.cpuUs)} | | |`
   ]
   for (const s of scenarios) {
-    rows.push(`| ${s.id} | ${s.title} | ${fmt(s.rps)} | ${fmt(s.p50)} | ${fmt(s.p99)} | ${fmt(s.ratio, 2)} | ${targetText(s.target)} | ${fmt(s.peakRssMiB)} | ${passText(s)} |`)
+    rows.push(`| ${s.id} | ${s.title} | ${fmt(s.rps)} | ${fmt(s.p50)} | ${fmt(s.p99)} | ${fmt(s.ratio, 2)} | ${targetText(s.target)} | ${fmt(s.cpuUs)} (${fmt(s.cpuRatio, 2)}) | ${fmt(s.peakRssMiB)} | ${passText(s)} |`)
   }
   return rows.join('\n')
 }
@@ -219,4 +233,20 @@ export function parseProcStatus (status: string): { rssMiB: number, hwmMiB: numb
   const hwm = /^VmHWM:\s+(\d+)\s+kB/m.exec(status)
   if (rss === null || hwm === null) return null
   return { rssMiB: Number(rss[1]) / 1024, hwmMiB: Number(hwm[1]) / 1024 }
+}
+
+/**
+ * CPU time a process has used (user + system), in milliseconds, from the text of
+ * /proc/<pid>/stat (fields 14 and 15, in clock ticks). The command name may hold spaces and
+ * parentheses, so fields are counted from the last ")".
+ */
+export function parseProcStat (stat: string, ticksPerSecond = 100): number | null {
+  const end = stat.lastIndexOf(')')
+  if (end < 0) return null
+  const fields = stat.slice(end + 2).trim().split(/\s+/)
+  // fields[0] is field 3 (state): utime is field 14, stime field 15.
+  const utime = Number(fields[11])
+  const stime = Number(fields[12])
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) return null
+  return ((utime + stime) * 1000) / ticksPerSecond
 }

@@ -1,12 +1,12 @@
 // The benchmark harness's pure pieces. Nothing here is timed: the numbers are made up.
 import { test } from 'tap'
-import { fmt, markdownTable, median, parseProcStatus, ratio, renderSvg, summarize, verdict, wrap, type RunSample } from '../../bench/stats.js'
+import { fmt, markdownTable, median, parseProcStat, parseProcStatus, ratio, renderSvg, summarize, verdict, wrap, type RunSample } from '../../bench/stats.js'
 import { benchSettings, selectScenarios, SCENARIOS } from '../../bench/config.js'
 import { constantReply, startBaseline } from '../../bench/baseline.js'
 import { basic, jsonRpc, mcpHeaders, tokenRequestBody } from '../../bench/requests.js'
 
-function sample (rps: number, p99 = 5, unexpected = 0): RunSample {
-  return { rps, p50: 2, p99, unexpected, total: 10000 }
+function sample (rps: number, p99 = 5, unexpected = 0, cpuUs: number | null = null): RunSample {
+  return { rps, p50: 2, p99, unexpected, total: 10000, cpuUs }
 }
 
 test('median of odd and even counts, unsorted input, empty input', async (t) => {
@@ -46,6 +46,12 @@ test('summarize takes medians over rounds and pairs the baseline', async (t) => 
   t.equal(s.pass, true, 'one disturbed round does not decide')
   t.equal(s.peakRssMiB, 150)
   t.equal(s.rounds.length, 3)
+  t.equal(s.cpuUs, null, 'no CPU samples, no CPU figure')
+  t.ok(Number.isNaN(s.cpuRatio))
+  const cpu = summarize(spec, [sample(900, 5, 0, 200), sample(900, 5, 0, 220)], [sample(1000, 5, 0, 100), sample(1000, 5, 0, 110)])
+  t.equal(cpu.cpuUs, 210)
+  t.equal(cpu.baselineCpuUs, 105)
+  t.equal(cpu.cpuRatio, 0.5, 'twice the CPU per request: half the throughput it allows')
   const wrong = summarize(spec, [sample(900, 5, 5000)], [sample(1000)])
   t.equal(wrong.pass, false)
   t.equal(wrong.unexpectedShare, 0.5)
@@ -56,6 +62,7 @@ test('the table names every scenario and its verdict', async (t) => {
   const table = markdownTable({ rps: 1000, p50: 1, p99: 3 }, [s])
   t.match(table, /\| B \| bare Fastify baseline \| 1,000 \|/)
   t.match(table, /\| 7 \| unauthenticated \(401\) \| 500 \| 2 \| 5 \| 0\.50 \| ≥ 0\.80 \|.*MISS \(ratio 0\.50 < 0\.8\)/)
+  t.match(table, /server CPU µs\/req/)
   t.equal(fmt(Number.NaN), '–')
   t.equal(fmt(1234.5, 1), '1,234.5')
 })
@@ -125,6 +132,11 @@ test('every scenario carries issue 6 targets', async (t) => {
 test('/proc status parsing and request helpers', async (t) => {
   t.same(parseProcStatus('Name:\tnode\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\n'), { rssMiB: 100, hwmMiB: 200 })
   t.equal(parseProcStatus('Name:\tnode\n'), null)
+  // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime …
+  t.equal(parseProcStat('123 (node (x) y) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0'), 3000)
+  t.equal(parseProcStat('123 (node) S 1 2 3 4 5 6 7 8 9 10 7 3', 1000), 10)
+  t.equal(parseProcStat('garbage'), null)
+  t.equal(parseProcStat('1 (x) S 1'), null)
   t.equal(basic('id', 'se:cret'), `Basic ${Buffer.from('id:se%3Acret').toString('base64')}`)
   t.equal(tokenRequestBody(), 'grant_type=client_credentials')
   t.equal(tokenRequestBody('user:read'), 'grant_type=client_credentials&scope=user%3Aread')
