@@ -92,7 +92,7 @@ test('transport refusals, each with the contract status and a JSON-RPC body', as
   })
 
   t.test('malformed JSON → 400 -32700, id null', async (t) => {
-    for (const raw of ['{"jsonrpc":"2.0",', '', 'nope', '{"__proto__":{"x":1},"jsonrpc":"2.0","id":1,"method":"ping"}']) {
+    for (const raw of ['{"jsonrpc":"2.0",', '', 'nope', '{"__proto__":{"x":1},"jsonrpc":"2.0","id":1,"method":"ping"}', '{"constructor":{"prototype":{"x":1}},"jsonrpc":"2.0","id":1,"method":"ping"}']) {
       const res = await rpc(app, undefined, { raw })
       t.equal(res.statusCode, 400, JSON.stringify(raw))
       t.same(res.json(), { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } })

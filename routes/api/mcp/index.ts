@@ -32,7 +32,7 @@ function refuse (reply: FastifyReply, status: number, message: string): FastifyR
 const mcp: FastifyPluginAsyncTypebox = async function (fastify) {
   // JSON only: without the text/plain parser, any other body is a 415 (mapped below).
   fastify.removeAllContentTypeParsers()
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, fastify.getDefaultJsonParser('error', 'ignore'))
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, fastify.getDefaultJsonParser(fastify.initialConfig.onProtoPoisoning ?? 'error', fastify.initialConfig.onConstructorPoisoning ?? 'error'))
 
   // Against DNS rebinding and cross-site use of the cookie; CORS for the allowed origins.
   fastify.addHook('onRequest', function guard (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
