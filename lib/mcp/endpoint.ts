@@ -13,6 +13,14 @@ import {
 
 export const JSON_TYPE = 'application/json; charset=utf-8'
 
+/** The client id an `Authorization: Basic` header claims (for counting failures); undefined for other schemes. */
+function basicClientId (header: string | undefined): string | undefined {
+  if (header === undefined || !/^basic /i.test(header)) return undefined
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  return (colon < 0 ? decoded : decoded.slice(0, colon)).slice(0, 256)
+}
+
 /** One answer to one JSON-RPC message: its HTTP status (when alone) and its serialized body. */
 interface Answer {
   status: number
@@ -44,6 +52,8 @@ export function packageVersion (): string {
 function clip (text: string, max = 100): string {
   return text.length > max ? `${text.slice(0, max)}…` : text
 }
+
+const NO_PARAMS: Readonly<Record<string, unknown>> = Object.freeze({})
 
 const ok = (id: JsonRpcId, resultJson: string): Answer => ({ status: 200, body: resultBody(id, resultJson) })
 const fail = (status: number, id: JsonRpcId | null, code: number, message: string, data?: unknown): Answer =>
@@ -77,7 +87,8 @@ export function createMcpHandler (fastify: FastifyInstance): (request: FastifyRe
   }
 
   function send (reply: FastifyReply, answer: Answer): FastifyReply {
-    reply.code(answer.status).header('content-type', JSON_TYPE)
+    // Answers are per caller and may carry credentials (add_application, rotate_application_secret).
+    reply.code(answer.status).header('content-type', JSON_TYPE).header('cache-control', 'no-store')
     if (answer.challenge !== undefined) reply.header('www-authenticate', answer.challenge)
     return reply.send(answer.body)
   }
@@ -119,7 +130,7 @@ export function createMcpHandler (fastify: FastifyInstance): (request: FastifyRe
   /** One request (it has an id) that passed the shape and version checks. */
   async function answer (request: FastifyRequest, principal: Principal, message: JsonRpcRequest & { id: JsonRpcId }): Promise<Answer> {
     const { id } = message
-    const params = message.params ?? {}
+    const params = message.params ?? NO_PARAMS
     try {
       switch (message.method) {
         case 'tools/list': {
@@ -194,8 +205,17 @@ export function createMcpHandler (fastify: FastifyInstance): (request: FastifyRe
 
     let principal: Principal
     try {
+      // Client-secret guessing over HTTP Basic: past the failure limit, refused unchecked.
+      const claimed = basicClientId(request.headers.authorization)
+      const wait = claimed === undefined ? undefined : fastify.limits.failures.blocked(request, claimed)
+      if (wait !== undefined) {
+        request.log.info('MCP request refused: too many failed client authentications')
+        reply.header('retry-after', String(wait))
+        return send(reply, { status: 429, body: transportRefusal('Too Many Requests: too many failed client authentications; retry later') })
+      }
       const auth = await fastify.authenticate(request)
       if (!auth.ok) {
+        if (claimed !== undefined && auth.failure.reason === 'invalid_client') fastify.limits.failures.record(request, claimed)
         request.log.info({ reason: auth.failure.reason }, 'MCP request refused: not authenticated')
         return send(reply, { ...fail(401, bodyId, UNAUTHORIZED, 'Unauthorized', 'Unauthorized operation'), challenge: challengeFor(request, auth.failure) })
       }

@@ -34,9 +34,20 @@ const mcp: FastifyPluginAsyncTypebox = async function (fastify) {
   fastify.removeAllContentTypeParsers()
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, fastify.getDefaultJsonParser(fastify.initialConfig.onProtoPoisoning ?? 'error', fastify.initialConfig.onConstructorPoisoning ?? 'error'))
 
+  // Hosts already found allowed, per public origin: the check parses URLs, and every request
+  // makes it. Only answers for hosts that name us are kept, so callers cannot grow it.
+  const allowedHosts = new Set<string>()
+  function hostAllowed (request: FastifyRequest): boolean {
+    const key = `${request.host}\n${fastify.publicBase(request)}`
+    if (allowedHosts.has(key)) return true
+    if (!fastify.isAllowedHost(request)) return false
+    if (allowedHosts.size < 64) allowedHosts.add(key)
+    return true
+  }
+
   // Against DNS rebinding and cross-site use of the cookie; CORS for the allowed origins.
   fastify.addHook('onRequest', function guard (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
-    if (!fastify.isAllowedHost(request)) {
+    if (!hostAllowed(request)) {
       request.log.info({ host: request.host }, 'MCP request refused: Host not allowed')
       refuse(reply, 403, 'Forbidden: Host not allowed')
       return
