@@ -42,6 +42,11 @@ function isActive (session: Session | undefined): boolean {
   return session !== undefined && session.endedAt === null && session.expiresAt > Date.now()
 }
 
+/** Whether the token was issued before the account was created (`iat` has one-second precision). */
+function issuedBefore (claims: AccessTokenClaims, createdTime: string): boolean {
+  return claims.iat * 1000 + 1000 < Date.parse(createdTime)
+}
+
 function invalid (description: string): { ok: false, failure: AuthFailure } {
   return { ok: false, failure: { reason: 'invalid_token', description } }
 }
@@ -144,6 +149,8 @@ export default fp(async function auth (fastify) {
     }
     const client = authState.peekApplication(claims.client_id) ?? await authState.application(claims.client_id)
     if (client === undefined || client.isDisabled) return { ok: false, description: 'the client is disabled or no longer exists' }
+    // A deleted account re-created under the same id does not inherit the old one's tokens.
+    if (issuedBefore(claims, client.createdTime)) return { ok: false, description: 'the token predates its client' }
     let principal: Principal
     if (claims.sub_kind === 'application') {
       if (client.id !== claims.sub) return { ok: false, description: 'the token subject does not match its client' }
@@ -151,6 +158,7 @@ export default fp(async function auth (fastify) {
     } else {
       const user = authState.peekUser(claims.sub) ?? await authState.user(claims.sub)
       if (user === undefined || user.isForbidden) return { ok: false, description: 'the user is forbidden or no longer exists' }
+      if (issuedBefore(claims, user.createdTime)) return { ok: false, description: 'the token predates its user' }
       principal = {
         kind: 'user',
         id: user.id,

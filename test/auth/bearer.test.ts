@@ -131,6 +131,15 @@ test('bearer tokens: what is accepted and every attack refused', async (t) => {
     await app.store.applications.delete('acme/acme-app')
     t.equal((await who(`Bearer ${appToken}`)).status, 401, 'deleted application')
     t.equal((await who(basic('acme-client', rotated.clientSecret))).status, 401)
+
+    await app.store.users.delete('acme/carol')
+    await new Promise(resolve => setTimeout(resolve, 2100))
+    await app.store.users.create({ owner: 'acme', name: 'carol', password: 'another-password' })
+    await app.store.applications.create({ owner: 'acme', name: 'acme-app', clientId: 'acme-client', scopes: ['read'], grantTypes: ['client_credentials'] })
+    t.equal((await who(`Bearer ${appToken}`)).status, 401, 'a re-created application does not inherit the old tokens')
+    const res = await who(`Bearer ${userToken}`)
+    t.equal(res.status, 401, 'nor does a re-created user')
+    t.match(res.body.failure.description, /predates/)
   })
 
   t.test('Basic: wrong secret, unknown client, malformed header', async (t) => {
