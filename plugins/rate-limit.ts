@@ -16,6 +16,17 @@ export interface RateLimiter {
    * `Retry-After` and `body`, and returns false; the caller then stops.
    */
   check: (request: FastifyRequest, reply: FastifyReply, bucket: RateLimitBucket, client: string | undefined, body: unknown) => Promise<boolean>
+  /**
+   * Failed client-secret checks where every request carries the secret (HTTP Basic on
+   * /api/mcp), counted per IP and per claimed client id in memory: only failures count, so
+   * service accounts calling at full speed are never slowed. Past RATE_LIMIT_MAX failures in
+   * RATE_LIMIT_WINDOW, `blocked` gives the seconds to wait, and the caller refuses without
+   * checking the secret — a right guess then gains nothing.
+   */
+  failures: {
+    blocked: (request: FastifyRequest, client: string) => number | undefined
+    record: (request: FastifyRequest, client: string) => void
+  }
 }
 
 declare module 'fastify' {
@@ -61,7 +72,37 @@ export default fp(async function limits (fastify) {
     return !result.isAllowed && result.isExceeded ? Math.max(1, result.ttlInSeconds) : undefined
   }
 
+  // key → failures in the current window; bounded, so a flood of fake client ids cannot exhaust memory.
+  const failures = new Map<string, { count: number, resetAt: number }>()
+  const MAX_FAILURE_KEYS = 100_000
+  const failureKeys = (request: FastifyRequest, client: string): string[] => [`ip:${request.ip}`, `client:${client}`]
+
   fastify.decorate('limits', {
+    failures: {
+      blocked (request, client) {
+        const now = Date.now()
+        let wait: number | undefined
+        for (const key of failureKeys(request, client)) {
+          const entry = failures.get(key)
+          if (entry !== undefined && entry.resetAt > now && entry.count >= config.RATE_LIMIT_MAX) {
+            wait = Math.max(wait ?? 0, Math.ceil((entry.resetAt - now) / 1000))
+          }
+        }
+        return wait
+      },
+      record (request, client) {
+        const now = Date.now()
+        if (failures.size >= MAX_FAILURE_KEYS) {
+          for (const [key, entry] of failures) if (entry.resetAt <= now) failures.delete(key)
+          if (failures.size >= MAX_FAILURE_KEYS) failures.delete(failures.keys().next().value as string)
+        }
+        for (const key of failureKeys(request, client)) {
+          const entry = failures.get(key)
+          if (entry === undefined || entry.resetAt <= now) failures.set(key, { count: 1, resetAt: now + config.RATE_LIMIT_WINDOW })
+          else entry.count++
+        }
+      }
+    },
     async check (request, reply, bucket, client, body) {
       let retryAfter = await exceeded(request, `${bucket}:ip:${request.ip}`)
       if (retryAfter === undefined && client !== undefined && client !== '') {
