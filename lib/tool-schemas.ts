@@ -34,8 +34,10 @@ export const Slug = (description: string) =>
 /**
  * User names may be any script (a look-alike of an existing name is a conflict), but no
  * whitespace, control characters, `/`, `\` or URL-special characters, and not `.` or `..`.
+ * Nor invisible or bidi-control characters (soft hyphen, zero-width, direction marks,
+ * embeddings, isolates): NFKC keeps them, so `ad<ZWSP>min` would be a new user that looks like `admin`.
  */
-export const USER_NAME_PATTERN = '^(?![.]{1,2}$)[^\\s\\x00-\\x1f\\x7f/\\\\?#%"\'<>:]{1,64}$'
+export const USER_NAME_PATTERN = '^(?![.]{1,2}$)[^\\s\\x00-\\x1f\\x7f\\u00ad\\u061c\\u180e\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u206f\\ufeff/\\\\?#%"\'<>:]{1,64}$'
 export const UserName = Type.String({ pattern: USER_NAME_PATTERN, minLength: 1, maxLength: 64, description: 'user name, unique in its organization after NFKC normalisation and case folding (an e-mail address works; no whitespace, "/", "\\", ":", "?", "#", "%", quotes or angle brackets)' })
 
 /** `owner/name`. */
@@ -294,9 +296,23 @@ export function signingKeyOut (k: SigningKeyInfo): Static<typeof SigningKeySchem
 
 /* ------------------------------------------------------------------ checks a schema cannot express */
 
-/** A user name must stay safe after NFKC folding too (a full-width `／` folds to `/`). */
+/**
+ * Invisible code points by Unicode property (the schema pattern, compiled without the `u` flag,
+ * can only list ranges): default-ignorables (zero-width, bidi controls, variation selectors,
+ * Hangul fillers, tags), format and control characters, separators, private-use and unassigned.
+ */
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Z}]/u
+
+/**
+ * A user name must stay safe after NFKC folding too (a full-width `／` folds to `/`), and hold
+ * nothing invisible: `ad<ZWSP>min` would be a new user that looks like `admin`.
+ */
 export function checkUserName (name: string): void {
-  if (!new RegExp(USER_NAME_PATTERN).test(name.normalize('NFKC'))) {
+  const folded = name.normalize('NFKC')
+  if (INVISIBLE.test(folded)) {
+    throw new ToolError('invalid', `user name ${JSON.stringify(name)} is not allowed: it contains an invisible, control or unassigned character`)
+  }
+  if (!new RegExp(USER_NAME_PATTERN).test(folded)) {
     throw new ToolError('invalid', `user name ${JSON.stringify(name)} is not allowed: after Unicode normalisation it contains a reserved character`)
   }
 }
