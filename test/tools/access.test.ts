@@ -91,6 +91,11 @@ test('user names and session handles', async (t) => {
   t.doesNotThrow(() => checkUserName('ａｄｍｉｎ'))
   t.throws(() => checkUserName('a／b'), { name: 'ToolError', kind: 'invalid' }, 'a full-width slash folds to "/"')
   t.throws(() => checkUserName('．．'), { name: 'ToolError', kind: 'invalid' }, 'full-width dots fold to ".."')
+  for (const invisible of ['ad\u200bmin', 'admin\ufe0f', '\u3164admin', 'ad\u{E0061}min', 'admin\u034f', 'ad\u2066min', 'admin\u00ad', 'ad\uffa0min', 'ad\u{F0000}min']) {
+    t.throws(() => checkUserName(invisible), { name: 'ToolError', kind: 'invalid', message: /invisible/ }, `${JSON.stringify(invisible)} holds an invisible character`)
+  }
+  t.doesNotThrow(() => checkUserName('josé'), 'combining accents that NFKC composes are fine')
+  t.doesNotThrow(() => checkUserName('jose\u0301'), 'a decomposed accent composes under NFKC')
   t.equal(sessionHandle('abc'), sessionHandle('abc'))
   t.not(sessionHandle('abc'), sessionHandle('abd'))
   t.match(sessionHandle('abc'), /^ses_[A-Za-z0-9_-]{32}$/)
