@@ -13,6 +13,56 @@ export function redactUrl (url: string): string {
   return `${url.slice(0, q)}?${params.toString()}`
 }
 
+/** Keys whose values are secrets, at the top of a log object and one level down. */
+const SECRET_KEYS = new Set([
+  'password', 'client_secret', 'clientSecret', 'access_token', 'refresh_token', 'id_token', 'token',
+  'code_verifier', 'secret', 'registration_access_token'
+])
+/** Under a `headers` object these carry credentials (compared lower-cased). */
+const SECRET_HEADERS = new Set(['authorization', 'cookie', 'set-cookie'])
+const CENSOR = '[Redacted]'
+
+/** A copy of an error that keeps what the err serializer shows (message, stack are not enumerable). */
+function errorCopy (err: Error): Record<string, unknown> {
+  return { ...err, type: err.name, message: err.message, stack: err.stack }
+}
+
+/** `value` with its secret-named children censored: a copy when there is one, else `value` itself. */
+function censorChildren (value: object, headers: boolean): unknown {
+  let out: Record<string, unknown> | undefined
+  for (const key of Object.keys(value)) {
+    if (SECRET_KEYS.has(key) || (headers && SECRET_HEADERS.has(key.toLowerCase()))) {
+      out ??= value instanceof Error ? errorCopy(value) : { ...(value as Record<string, unknown>) }
+      out[key] = CENSOR
+    }
+  }
+  return out ?? value
+}
+
+/**
+ * What pino's `redact` with wildcard paths did, at a fraction of its cost (it cloned every
+ * logged value on every line: about 30 µs of each request's two log lines, issue 6's profile;
+ * the top-level keys stay with pino's `redact`, which also covers child loggers' bindings).
+ * Secret-named keys are censored at the top and one level down, and credential headers under
+ * any top-level `headers`. `req` and `res` are left to their serializers, which keep only
+ * method, URL (secret query parameters redacted) and address, and the status code.
+ */
+export function redactLogObject<T extends object> (object: T): T {
+  let out: Record<string, unknown> | undefined
+  for (const key of Object.keys(object)) {
+    if (key === 'req' || key === 'res') continue
+    const value = (object as Record<string, unknown>)[key]
+    let replacement = value
+    if (SECRET_KEYS.has(key)) replacement = CENSOR
+    else if (value !== null && typeof value === 'object' && !Array.isArray(value)) replacement = censorChildren(value, key === 'headers')
+    if (replacement !== value) {
+      out ??= { ...(object as Record<string, unknown>) }
+      out[key] = replacement
+    }
+  }
+  return (out ?? object) as T
+}
+
 /**
  * pino options: structured JSON, and no credential ever written — headers that carry them,
  * and any field named like a secret, are redacted wherever they appear.
@@ -20,16 +70,10 @@ export function redactUrl (url: string): string {
 export function loggerOptions (level: AppConfig['LOG_LEVEL']): FastifyServerOptions['logger'] {
   return {
     level,
-    redact: {
-      paths: [
-        'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]',
-        'headers.authorization', 'headers.cookie',
-        '*.password', '*.client_secret', '*.clientSecret', '*.access_token', '*.refresh_token', '*.id_token',
-        '*.token', '*.code_verifier', '*.secret', '*.registration_access_token',
-        'password', 'client_secret', 'clientSecret', 'access_token', 'refresh_token', 'token', 'secret'
-      ],
-      censor: '[Redacted]'
-    },
+    // Top-level keys only: cheap (checked only when present), and they also cover child
+    // loggers' bindings, which no formatter sees.
+    redact: { paths: [...SECRET_KEYS], censor: CENSOR },
+    formatters: { log: redactLogObject },
     serializers: {
       req (request) {
         return {
