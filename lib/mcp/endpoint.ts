@@ -221,13 +221,6 @@ export function createMcpHandler (fastify: FastifyInstance): (request: FastifyRe
       }
       principal = auth.principal
     } catch (err) {
-      // Too many failed attempts (a guessed client secret): a transport refusal, not a failure.
-      const { statusCode, retryAfter } = (err ?? {}) as { statusCode?: number, retryAfter?: unknown }
-      if (statusCode === 429) {
-        request.log.info('MCP request refused: too many failed authentication attempts')
-        if (typeof retryAfter === 'number' && retryAfter > 0) reply.header('retry-after', String(Math.ceil(retryAfter)))
-        return send(reply, { status: 429, body: transportRefusal('Too Many Requests') })
-      }
       return send(reply, unexpected(request.log, err, bodyId))
     }
 
