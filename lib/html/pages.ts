@@ -4,7 +4,7 @@ import { STYLESHEET_PATH, STYLESHEET_VERSION } from './style.js'
 
 const SERVICE_NAME = 'iam-mcp'
 
-function layout (title: string, body: SafeHtml): string {
+export function layout (title: string, body: SafeHtml, mainClass?: string): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -16,7 +16,7 @@ function layout (title: string, body: SafeHtml): string {
 <link rel="stylesheet" href="${STYLESHEET_PATH}?v=${STYLESHEET_VERSION}">
 </head>
 <body>
-<main aria-labelledby="title">
+<main aria-labelledby="title"${mainClass !== undefined ? html` class="${mainClass}"` : ''}>
 <p class="brand">${SERVICE_NAME}</p>
 ${body}
 </main>

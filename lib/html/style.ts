@@ -37,6 +37,11 @@ p { margin: 0 0 1rem; }
 .lead { color: var(--muted); }
 .muted, .hint { color: var(--muted); font-size: .875rem; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .8125rem; background: var(--code-bg); padding: .05rem .3rem; border-radius: 4px; overflow-wrap: anywhere; }
+main.wide { max-width: 52rem; }
+h2 { margin: 1.5rem 0 .5rem; font-size: 1.125rem; }
+ul { margin: 0 0 1rem; padding-left: 1.25rem; }
+table { width: 100%; border-collapse: collapse; font-size: .875rem; }
+th, td { text-align: left; vertical-align: top; padding: .4rem .5rem .4rem 0; border-bottom: 1px solid var(--border); }
 .alert { border: 1px solid var(--error-border); border-left-width: 4px; background: var(--error-bg); color: var(--error-text); padding: .75rem 1rem; border-radius: 6px; margin: 0 0 1rem; }
 form { margin: 0; }
 .field { margin: 0 0 1rem; }

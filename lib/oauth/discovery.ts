@@ -39,6 +39,7 @@ export const ProtectedResourceMetadataSchema = Type.Object({
   bearer_methods_supported: Type.Array(Type.String()),
   scopes_supported: Type.Array(Type.String()),
   resource_name: Type.String(),
+  resource_documentation: Type.String(),
   resource_signing_alg_values_supported: Type.Array(Type.String())
 })
 export type ProtectedResourceMetadata = Static<typeof ProtectedResourceMetadataSchema>
@@ -51,6 +52,7 @@ export function protectedResourceMetadata (base: string, resource: string, scope
     bearer_methods_supported: ['header'],
     scopes_supported: scopes,
     resource_name: 'iam-mcp',
+    resource_documentation: `${base}/docs`,
     resource_signing_alg_values_supported: [JWT_ALGORITHM]
   }
 }

@@ -16,8 +16,8 @@ async function openStore (t: Test, url: string): Promise<{ handle: DatabaseHandl
   return { handle, store }
 }
 
-function rejectsWith (t: Test, promise: Promise<unknown>, code: StoreError['code'], message?: RegExp, what?: string): Promise<void> {
-  return t.rejects(promise, { name: 'StoreError', code, ...(message ? { message } : {}) }, what)
+async function rejectsWith (t: Test, promise: Promise<unknown>, code: StoreError['code'], message?: RegExp, what = `rejects with ${code}`): Promise<void> {
+  await t.rejects(promise, { name: 'StoreError', code, ...(message ? { message } : {}) }, what)
 }
 
 async function repositorySuite (t: Test, url: () => Promise<string>): Promise<void> {
