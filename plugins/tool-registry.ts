@@ -184,11 +184,7 @@ export default fp<ToolRegistryOptions>(async function toolRegistry (fastify, opt
   const registry = createRegistry(tools)
   fastify.decorate('tools', registry)
 
-  // The signing-key service is decorated by the auth plugin, which itself needs this registry's
-  // scopes: look it up when a tool first uses it rather than depend on it.
-  const services: ToolServices = {
-    get signingKeys () { return fastify.getDecorator<ToolServices['signingKeys']>('signingKeys') }
-  }
+  const services: ToolServices = { signingKeys: fastify.signingKeys }
   const { toolCalls } = fastify.metrics
   const deps = {
     get: registry.get,
@@ -215,4 +211,4 @@ export default fp<ToolRegistryOptions>(async function toolRegistry (fastify, opt
     return callTool(deps, principal, name, args, log)
   })
   fastify.log.debug({ tools: tools.length, dir }, 'tools loaded')
-}, { name: 'tool-registry', dependencies: ['config', 'storage', 'metrics', 'audit'], fastify: '5.x' })
+}, { name: 'tool-registry', dependencies: ['config', 'storage', 'metrics', 'audit', 'keys'], fastify: '5.x' })
