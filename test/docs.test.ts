@@ -16,3 +16,14 @@ test('GET /docs documents the endpoint and every tool with its scopes; the metad
   const metadata = await app.inject({ method: 'GET', url: '/.well-known/oauth-protected-resource' })
   t.equal(metadata.json().resource_documentation, 'https://iam.example.com/docs')
 })
+
+test('a closed registration is not advertised', async (t) => {
+  const open = await build(t)
+  t.match((await open.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' })).json().registration_endpoint, /\/api\/oauth\/register$/)
+  const closed = await build(t, { env: { REGISTRATION: 'closed' } })
+  for (const url of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration', '/.well-known/app-built-in/openid-configuration']) {
+    const doc = (await closed.inject({ method: 'GET', url })).json()
+    t.ok(doc.issuer, url)
+    t.notOk('registration_endpoint' in doc, `${url} names no registration endpoint`)
+  }
+})

@@ -61,7 +61,7 @@ export const AuthorizationServerMetadataSchema = Type.Object({
   issuer: Type.String(),
   authorization_endpoint: Type.String(),
   token_endpoint: Type.String(),
-  registration_endpoint: Type.String(),
+  registration_endpoint: Type.Optional(Type.String()),
   introspection_endpoint: Type.String(),
   revocation_endpoint: Type.String(),
   userinfo_endpoint: Type.String(),
@@ -85,12 +85,13 @@ export type AuthorizationServerMetadata = Static<typeof AuthorizationServerMetad
  * RFC 8414 authorization server metadata, which is also the OpenID Provider configuration:
  * one issuer, `{base}`, whichever document names it.
  */
-export function authorizationServerMetadata (base: string, scopes: string[]): AuthorizationServerMetadata {
+export function authorizationServerMetadata (base: string, scopes: string[], registrationOpen = true): AuthorizationServerMetadata {
   return {
     issuer: base,
     authorization_endpoint: base + OAUTH_PATHS.authorization,
     token_endpoint: base + OAUTH_PATHS.token,
-    registration_endpoint: base + OAUTH_PATHS.registration,
+    // A closed registration is not advertised: a client must not try it (RFC 8414 §2).
+    ...(registrationOpen ? { registration_endpoint: base + OAUTH_PATHS.registration } : {}),
     introspection_endpoint: base + OAUTH_PATHS.introspection,
     revocation_endpoint: base + OAUTH_PATHS.revocation,
     userinfo_endpoint: base + OAUTH_PATHS.userinfo,

@@ -63,17 +63,18 @@ const wellKnown: FastifyPluginAsyncTypebox = async function (fastify) {
     return protectedResourceMetadata(base, base, applicationScopes(app, fastify.tools.scopes))
   })
 
+  const registrationOpen = fastify.config.REGISTRATION !== 'closed'
   for (const document of ['oauth-authorization-server', 'openid-configuration']) {
     fastify.get('/' + document, {
       schema: { response: { 200: AuthorizationServerMetadataSchema } }
-    }, async (request) => authorizationServerMetadata(fastify.publicBase(request), scopes))
+    }, async (request) => authorizationServerMetadata(fastify.publicBase(request), scopes, registrationOpen))
 
     fastify.get(`/:app/${document}`, {
       schema: { params: AppParams, response: { 200: AuthorizationServerMetadataSchema, 404: NotFound } }
     }, async (request, reply) => {
       const app = await application(request.params.app)
       if (app === undefined) return await reply.code(404).send(unknownApplication(request.params.app))
-      return authorizationServerMetadata(fastify.publicBase(request), applicationScopes(app, fastify.tools.scopes))
+      return authorizationServerMetadata(fastify.publicBase(request), applicationScopes(app, fastify.tools.scopes), registrationOpen)
     })
   }
 
