@@ -216,7 +216,9 @@ export function createMcpHandler (fastify: FastifyInstance): (request: FastifyRe
       const auth = await fastify.authenticate(request)
       if (!auth.ok) {
         if (claimed !== undefined && auth.failure.reason === 'invalid_client') fastify.limits.failures.record(request, claimed)
-        request.log.info({ reason: auth.failure.reason }, 'MCP request refused: not authenticated')
+        // No credentials is how every OAuth client starts (discovery): not worth a line each.
+        if (auth.failure.reason === 'missing') request.log.debug('MCP request refused: no credentials')
+        else request.log.info({ reason: auth.failure.reason }, 'MCP request refused: not authenticated')
         return send(reply, { ...fail(401, bodyId, UNAUTHORIZED, 'Unauthorized', 'Unauthorized operation'), challenge: challengeFor(request, auth.failure) })
       }
       principal = auth.principal
