@@ -4,6 +4,7 @@ import { fmt, markdownTable, median, parseProcStat, parseProcStatus, ratio, rend
 import { benchSettings, selectScenarios, SCENARIOS } from '../../bench/config.js'
 import { constantReply, startBaseline } from '../../bench/baseline.js'
 import { basic, jsonRpc, mcpHeaders, tokenRequestBody } from '../../bench/requests.js'
+import { resultsMarkdown } from '../../bench/report.js'
 
 function sample (rps: number, p99 = 5, unexpected = 0, cpuUs: number | null = null): RunSample {
   return { rps, p50: 2, p99, unexpected, total: 10000, cpuUs }
@@ -158,4 +159,27 @@ test('the baseline server parses the body and answers its constant reply', async
   t.equal((await res.arrayBuffer()).byteLength, 2048)
   const bad = await fetch(`http://127.0.0.1:${port}/api/mcp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' })
   t.equal(bad.status, 400, 'the body really is parsed')
+})
+
+test('the README table comes from results.json', async (t) => {
+  const scenario = summarize({ id: '1', title: 'tools/list, bearer, every scope', target: { ratio: 0.8 } }, [sample(900, 5, 0, 100)], [sample(1000, 5, 0, 90)], 150)
+  const md = resultsMarkdown({
+    generatedAt: '2026-11-27T02:40:00.000Z',
+    command: 'npm run bench',
+    settings: { rounds: 3, duration: 10, warmup: 3, connections: 50 },
+    machine: { cpus: 2, cpuModel: 'Some CPU', memoryGiB: 24, node: 'v20.20.2', platform: 'linux x64' },
+    toolsListBytes: 55959,
+    baseline: { rps: 1000, p50: 2, p99: 5, cpuUs: 90 },
+    scenarios: [scenario],
+    skipped: [{ id: '4pg', title: 'tools/call add_user, PostgreSQL', reason: 'PostgreSQL not reachable' }],
+    memory: { sqliteHwmMiB: 160, postgresHwmMiB: null },
+    passwordHashing: { sequentialPerSecond: 9.5, parallelPerSecond: 18.2, parallelism: 4 },
+    targetsMet: { met: 1, of: 1 }
+  })
+  t.match(md, /^Run of 2026-11-27 02:40 UTC: `npm run bench` — 3 rounds × 10 s/)
+  t.match(md, /\| 1 \| tools\/list, bearer, every scope \| 900 \|/)
+  t.match(md, /55,959-byte/)
+  t.match(md, /160 MiB on SQLite\./)
+  t.match(md, /9\.5 hashes\/s one at a time, 18\.2\/s with 4 in flight/)
+  t.match(md, /Not run: 4pg/)
 })
