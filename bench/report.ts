@@ -30,8 +30,8 @@ export function resultsMarkdown (r: Results): string {
     '',
     markdownTable(r.baseline, r.scenarios),
     '',
-    `- Ratio: median req/s of the scenario ÷ median req/s of the bare Fastify runs that followed it. ` +
-      `Server CPU µs/req: user + system CPU time of the server process per answered request (from /proc); in brackets the ratio that CPU cost alone would give.`,
+    '- Ratio: median req/s of the scenario ÷ median req/s of the bare Fastify runs that followed it. ' +
+      'Server CPU µs/req: user + system CPU time of the server process per answered request (from /proc); in brackets the ratio that CPU cost alone would give.',
     `- Baseline: one Fastify POST route, JSON body parsed, a constant ${fmt(r.toolsListBytes)}-byte JSON-RPC reply (the size of our \`tools/list\` for a token holding every scope); no logger.`,
     `- Peak RSS of the service (VmHWM over the whole run): ${fmt(r.memory.sqliteHwmMiB)} MiB on SQLite${r.memory.postgresHwmMiB !== null ? `, ${fmt(r.memory.postgresHwmMiB)} MiB on PostgreSQL` : ''}.`,
     `- Password hashing (scrypt, N = 32768, \`lib/crypto.ts\`): ${fmt(r.passwordHashing.sequentialPerSecond, 1)} hashes/s one at a time, ${fmt(r.passwordHashing.parallelPerSecond, 1)}/s with ${r.passwordHashing.parallelism} in flight — why scenario 4 adds users without a password.`,
