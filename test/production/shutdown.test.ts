@@ -112,6 +112,7 @@ test('SIGTERM under load: in-flight requests complete, exit 0, nothing acknowled
 
   const exit = await server.exited
   t.same(exit, { code: 0, signal: null }, 'the process exits with code 0')
+  if (exit.code !== 0) t.comment(server.output().split('\n').filter(l => !l.includes('"level":30')).join('\n').slice(-3000))
   await Promise.all(load)
   t.ok(acknowledged.length >= beforeSignal, `${acknowledged.length} add_user calls acknowledged, ${errors} refused after the signal`)
   const unclean = outcomes.filter(res => res.status !== 200 && res.status !== 503).map(res => `${res.status} ${res.text.slice(0, 120)}`)
