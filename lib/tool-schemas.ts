@@ -1,7 +1,4 @@
 import { createHash } from 'node:crypto'
-import { readdir } from 'node:fs/promises'
-import { dirname, extname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import type { Application, AuditEvent, Organization, Permission, Role, Session, TokenRecord, User } from './storage/models.js'
 import type { Page } from './storage/paging.js'
@@ -331,35 +328,11 @@ export function checkRedirectUris (uris: readonly string[]): void {
   }
 }
 
-const here = dirname(fileURLToPath(import.meta.url))
-const moduleExt = extname(fileURLToPath(import.meta.url)) === '.ts' ? '.ts' : '.js'
-let toolScopes: Promise<Set<string>> | undefined
-
-/**
- * Every scope the tools in `tools/` declare. Scopes are never listed by hand: they come from
- * the tool modules, read here on first use (the module loader has them cached by then).
- */
-export function knownToolScopes (): Promise<Set<string>> {
-  toolScopes ??= (async () => {
-    const dir = join(here, '..', 'tools')
-    const files = (await readdir(dir)).filter(f => f.endsWith(moduleExt) && !f.endsWith('.d.ts'))
-    const scopes = new Set<string>()
-    for (const file of files) {
-      const mod = await import(pathToFileURL(join(dir, file)).href) as { default?: { scopes?: unknown } }
-      const declared = mod.default?.scopes
-      if (Array.isArray(declared)) for (const s of declared) if (typeof s === 'string') scopes.add(s)
-    }
-    return scopes
-  })()
-  return toolScopes
-}
-
 /**
  * What an application may be granted: known tool scopes, the aliases, and the OIDC scopes —
  * and, through `assertGrantableScopes`, only what the caller holds.
  */
-export async function checkApplicationScopes (principal: Principal, scopes: readonly string[]): Promise<void> {
-  const known = await knownToolScopes()
+export function checkApplicationScopes (principal: Principal, scopes: readonly string[], known: ReadonlySet<string>): void {
   const unknown = scopes.filter(s => !isAlias(s) && !(OIDC_SCOPES as readonly string[]).includes(s) && !known.has(s))
   if (unknown.length > 0) {
     throw new ToolError('invalid', `scopes: unknown scope ${unknown.map(s => JSON.stringify(s)).join(', ')}; use tool scopes such as "user:read", the aliases read, write, admin, or openid, profile, email`)

@@ -52,6 +52,8 @@ export interface ToolContext {
   principal: Principal
   store: Store
   services: ToolServices
+  /** Every scope some tool declares (the registry's one list), for tools that reason about scopes. */
+  knownScopes: ReadonlySet<string>
   config: AppConfig
   log: FastifyBaseLogger
 }

@@ -191,6 +191,7 @@ export default fp<ToolRegistryOptions>(async function toolRegistry (fastify, opt
     store: fastify.store,
     config: fastify.config,
     services,
+    knownScopes: registry.scopes,
     audit: (entry: Parameters<Parameters<typeof callTool>[0]['audit']>[0]) => {
       fastify.audit.record({
         at: entry.at,

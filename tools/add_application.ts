@@ -22,10 +22,10 @@ export default defineTool({
     clientSecret: Type.String({ description: 'shown only now' })
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
-  async handler (input, { principal, store }) {
+  async handler (input, { principal, store, knownScopes }) {
     assertCanCreate(principal, 'application', input.owner)
     checkRedirectUris(input.redirectUris ?? [])
-    await checkApplicationScopes(principal, input.scopes ?? [])
+    checkApplicationScopes(principal, input.scopes ?? [], knownScopes)
     if (input.grantTypes?.includes('authorization_code') === true && (input.redirectUris ?? []).length === 0) {
       throw new ToolError('invalid', 'redirectUris: the authorization_code grant needs at least one redirect URI')
     }

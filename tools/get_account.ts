@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { defineTool } from '../lib/tool.js'
 import { reachOf } from '../lib/access.js'
-import { knownToolScopes, sessionHandle } from '../lib/tool-schemas.js'
+import { sessionHandle } from '../lib/tool-schemas.js'
 import { sortScopes } from '../lib/scopes.js'
 
 const AccountSchema = Type.Object({
@@ -31,12 +31,12 @@ export default defineTool({
   input: Type.Object({}, { additionalProperties: false }),
   output: AccountSchema,
   annotations: { readOnlyHint: true, idempotentHint: true },
-  async handler (_input, { principal, store }) {
+  async handler (_input, { principal, store, knownScopes }) {
     const reach = reachOf(principal)
     const role = principal.isGlobalAdmin
       ? 'global-admin'
       : principal.kind === 'application' ? 'application' : reach.level === 'organization' ? 'organization-admin' : 'user'
-    const scopes = principal.scopes === null ? await knownToolScopes() : principal.scopes
+    const scopes = principal.scopes === null ? knownScopes : principal.scopes
     const account: Static<typeof AccountSchema> = {
       kind: principal.kind,
       id: principal.id,

@@ -18,11 +18,11 @@ export default defineTool({
   }, { additionalProperties: false }),
   output: Type.Object({ application: ApplicationSchema }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
-  async handler ({ id, ...patch }, { principal, store }) {
+  async handler ({ id, ...patch }, { principal, store, knownScopes }) {
     assertChangeable(principal, 'application', id)
     if (patch.isDisabled === true && isBootstrapApplication(id)) throw forbidden('the bootstrap application cannot be disabled')
     if (patch.redirectUris !== undefined) checkRedirectUris(patch.redirectUris)
-    if (patch.scopes !== undefined) await checkApplicationScopes(principal, patch.scopes)
+    if (patch.scopes !== undefined) checkApplicationScopes(principal, patch.scopes, knownScopes)
     if (patch.grantTypes !== undefined || patch.redirectUris !== undefined) {
       // Only a change to either is checked: the grant needs somewhere to send the code.
       const current = await store.applications.get(id)

@@ -42,6 +42,7 @@ export interface CallDependencies {
   store: Store
   config: AppConfig
   services: ToolServices
+  knownScopes: ReadonlySet<string>
   /** Called once per call, after it ended. */
   audit: (entry: { principal: Principal, tool: string, at: number, durationMs: number, outcome: AuditOutcome, args: unknown, error: string }) => void
   /** Counts calls by tool and outcome (`success`, `error`, `denied`, `failed`, `unknown`). */
@@ -87,7 +88,7 @@ export async function callTool (deps: CallDependencies, principal: Principal, na
 
   let output: unknown
   try {
-    output = await definition.handler(args as never, { principal, store: deps.store, services: deps.services, config: deps.config, log })
+    output = await definition.handler(args as never, { principal, store: deps.store, services: deps.services, knownScopes: deps.knownScopes, config: deps.config, log })
     // A write is answered only once it is on stable storage (SQLite: one WAL fsync shared by
     // concurrent writers, lib/storage/db.ts).
     if (definition.annotations.readOnlyHint !== true) await deps.store.durable()

@@ -10,7 +10,7 @@ import type { ToolContext } from '../../lib/tool.js'
  */
 test('tool handlers called directly', async (t) => {
   const app = await build(t)
-  const context = (principal = principalFor(app)): ToolContext => ({ principal, store: app.store, services: { signingKeys: app.signingKeys }, config: app.config, log: app.log })
+  const context = (principal = principalFor(app)): ToolContext => ({ principal, store: app.store, services: { signingKeys: app.signingKeys }, knownScopes: app.tools.scopes, config: app.config, log: app.log })
   const handler = (name: string) => {
     const tool = app.tools.get(name)
     if (tool === undefined) throw new Error(`no tool ${name}`)
