@@ -11,7 +11,8 @@ import { ADMIN, BOOTSTRAP_CLIENT, listen } from './helper.js'
  * start (the README says where they come from).
  */
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-const section = readme.slice(readme.indexOf('## Using it with curl'), readme.indexOf('## Configuration'))
+const start = readme.indexOf('## Using it with curl')
+const section = readme.slice(start, readme.indexOf('\n## ', start + 1))
 const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map(m => m[1])
 
 /** Runs one example with bash, asynchronously: the service answers from this same process. */
