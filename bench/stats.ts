@@ -192,6 +192,11 @@ export function renderSvg (scenarios: readonly ScenarioSummary[], options: Chart
     out.push(`<rect x="${(cx - barW / 2).toFixed(1)}" y="${by.toFixed(1)}" width="${barW.toFixed(1)}" height="${(top + plotH - by).toFixed(1)}" fill="${colour}"><title>${escapeXml(`${s.id} ${s.title}: ${fmt(s.ratio, 2)}`)}</title></rect>`)
     // A white halo keeps the value readable where it crosses a target line.
     out.push(`<text x="${cx.toFixed(1)}" y="${(by - 5).toFixed(1)}" font-size="11" font-weight="bold" fill="#222" stroke="#fff" stroke-width="3" paint-order="stroke" text-anchor="middle">${fmt(s.ratio, 2)}</text>`)
+    if (Number.isFinite(s.cpuRatio)) {
+      // The ratio the server's CPU cost per request alone would give: steadier on a busy machine.
+      const dy = y(s.cpuRatio)
+      out.push(`<path d="M ${(cx + barW / 2 + 7).toFixed(1)} ${(dy - 5).toFixed(1)} l 5 5 l -5 5 l -5 -5 z" fill="#333"><title>${escapeXml(`${s.id} CPU-cost ratio: ${fmt(s.cpuRatio, 2)}`)}</title></path>`)
+    }
     if (s.target.ratio !== undefined) {
       const ty = y(s.target.ratio).toFixed(1)
       out.push(`<line x1="${(cx - slot / 2 + 4).toFixed(1)}" x2="${(cx + slot / 2 - 4).toFixed(1)}" y1="${ty}" y2="${ty}" stroke="#1f4e9c" stroke-width="2" stroke-dasharray="5 3"/>`)
@@ -210,6 +215,7 @@ export function renderSvg (scenarios: readonly ScenarioSummary[], options: Chart
   out.push(`<rect x="${lx + 200}" y="${ly - 8}" width="10" height="10" fill="#8c8c8c"/><text x="${lx + 214}" y="${ly + 1}" font-size="10" fill="#444">no ratio target</text>`)
   out.push(`<line x1="${lx + 300}" x2="${lx + 322}" y1="${ly - 3}" y2="${ly - 3}" stroke="#1f4e9c" stroke-width="2" stroke-dasharray="5 3"/><text x="${lx + 326}" y="${ly + 1}" font-size="10" fill="#444">target ratio</text>`)
   out.push(`<line x1="${lx + 400}" x2="${lx + 422}" y1="${ly - 3}" y2="${ly - 3}" stroke="#888" stroke-width="1.5"/><text x="${lx + 426}" y="${ly + 1}" font-size="10" fill="#444">bare Fastify (1.0)</text>`)
+  out.push(`<path d="M ${lx + 530} ${ly - 8} l 5 5 l -5 5 l -5 -5 z" fill="#333"/><text x="${lx + 540}" y="${ly + 1}" font-size="10" fill="#444">server CPU-cost ratio</text>`)
   out.push('</svg>')
   return out.join('\n') + '\n'
 }
