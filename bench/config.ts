@@ -24,6 +24,8 @@ export interface BenchSettings {
   cpuProfDir: string | null
   /** Seconds spent timing password hashes. */
   hashSeconds: number
+  /** Extra `node` arguments for the service (e.g. `--trace-gc`); none by default. */
+  nodeArgs: string[]
 }
 
 function num (env: Record<string, string | undefined>, key: string, fallback: number, min: number): number {
@@ -48,7 +50,8 @@ export function benchSettings (env: Record<string, string | undefined>, defaultO
     outDir: env.BENCH_OUT ?? defaultOutDir,
     serverLog: env.BENCH_SERVER_LOG !== undefined && env.BENCH_SERVER_LOG !== '' ? env.BENCH_SERVER_LOG : null,
     cpuProfDir: env.BENCH_CPU_PROF !== undefined && env.BENCH_CPU_PROF !== '' ? env.BENCH_CPU_PROF : null,
-    hashSeconds: num(env, 'BENCH_HASH_SECONDS', 2, 0)
+    hashSeconds: num(env, 'BENCH_HASH_SECONDS', 2, 0),
+    nodeArgs: (env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
   }
 }
 

@@ -9,7 +9,8 @@
  * Knobs: BENCH_ROUNDS (3), BENCH_DURATION (10 s), BENCH_WARMUP (3 s), BENCH_CONNECTIONS (50),
  * BENCH_SCENARIOS (e.g. "1,7"), BENCH_PG (auto|off), BENCH_PG_URL, BENCH_OUT (folder for the
  * results; bench/), BENCH_SERVER_LOG (file for the service's log; /dev/null),
- * BENCH_CPU_PROF (folder: run the service under --cpu-prof), BENCH_HASH_SECONDS (2).
+ * BENCH_CPU_PROF (folder: run the service under --cpu-prof), BENCH_HASH_SECONDS (2),
+ * BENCH_NODE_ARGS (extra node arguments for the service, e.g. --trace-gc; none by default).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
@@ -56,7 +57,7 @@ async function startService (settings: BenchSettings, work: string, engine: 'sql
   const port = again?.child.port ?? await freePort()
   const bootstrap = again?.bootstrap ?? { id: `bench-bootstrap-${engine}`, secret: randomBytes(24).toString('base64url') }
   const profile = settings.cpuProfDir !== null && again !== undefined
-  const args: string[] = []
+  const args: string[] = [...settings.nodeArgs]
   if (profile && settings.cpuProfDir !== null) {
     mkdirSync(settings.cpuProfDir, { recursive: true })
     args.push('--cpu-prof', `--cpu-prof-dir=${resolve(settings.cpuProfDir)}`, `--cpu-prof-name=iam-${engine}-${Date.now()}.cpuprofile`)
@@ -443,7 +444,7 @@ async function main (): Promise<void> {
       generatedAt: new Date().toISOString(),
       startedAt: startedAt.toISOString(),
       command: 'npm run bench',
-      settings: { rounds: settings.rounds, duration: settings.duration, warmup: settings.warmup, connections: settings.connections, logLevel: 'info', rateLimitMax: 1000000000 },
+      settings: { rounds: settings.rounds, duration: settings.duration, warmup: settings.warmup, connections: settings.connections, logLevel: 'info', rateLimitMax: 1000000000, nodeArgs: settings.nodeArgs },
       machine,
       toolsListBytes: prepared.toolsListBytes,
       baseline: baselineSummary,

@@ -113,6 +113,8 @@ test('settings from the environment, with defaults and refusals', async (t) => {
   t.match(d, { rounds: 3, duration: 10, warmup: 3, connections: 50, only: [], postgres: 'auto', outDir: '/out', serverLog: null, cpuProfDir: null })
   const q = benchSettings({ BENCH_ROUNDS: '1', BENCH_DURATION: '2', BENCH_SCENARIOS: '1, 7', BENCH_PG: 'off', BENCH_OUT: '/tmp/x' }, '/out')
   t.match(q, { rounds: 1, duration: 2, only: ['1', '7'], postgres: 'off', outDir: '/tmp/x' })
+  t.same(d.nodeArgs, [], 'the service runs with no extra node arguments by default')
+  t.same(benchSettings({ BENCH_NODE_ARGS: ' --trace-gc  --max-semi-space-size=8 ' }, '/out').nodeArgs, ['--trace-gc', '--max-semi-space-size=8'])
   t.throws(() => benchSettings({ BENCH_ROUNDS: 'many' }, '/out'), /BENCH_ROUNDS/)
   t.throws(() => benchSettings({ BENCH_PG: 'yes' }, '/out'), /BENCH_PG/)
   t.equal(selectScenarios([]).length, SCENARIOS.length)
