@@ -193,6 +193,16 @@ const migrations: Record<string, Migration> = {
   }
 }
 
+migrations['0002_code_replay_marker'] = {
+  // A replayed code is marked, so that an exchange still in flight revokes what it issues.
+  async up (db: Kysely<any>) {
+    await db.schema.alterTable('authorization_codes').addColumn('replayed_at', 'bigint').execute()
+  },
+  async down (db: Kysely<any>) {
+    await db.schema.alterTable('authorization_codes').dropColumn('replayed_at').execute()
+  }
+}
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations () {
     return migrations

@@ -162,6 +162,7 @@ export interface AuthorizationCodeRow {
   expires_at: number
   created_at: number
   used_at: number | null
+  replayed_at: number | null
 }
 
 export interface ConsentRow {

@@ -723,8 +723,23 @@ export class AuthorizationCodeRepository {
       nonce: code.nonce,
       expires_at: code.expiresAt,
       created_at: Date.now(),
-      used_at: null
+      used_at: null,
+      replayed_at: null
     }).execute())
+  }
+
+  /** Records that a used code was presented again (before revoking what it issued). */
+  async markReplayed (id: string): Promise<void> {
+    await guard('authorization code', () => this.store.db.updateTable('authorization_codes').set({ replayed_at: Date.now() }).where('id', '=', id).execute())
+  }
+
+  /**
+   * Whether the code was replayed. The first exchange asks this after issuing its tokens: a
+   * replay that revoked before they existed is caught here instead.
+   */
+  async wasReplayed (id: string): Promise<boolean> {
+    const row = await guard('authorization code', () => this.store.db.selectFrom('authorization_codes').select('replayed_at').where('id', '=', id).executeTakeFirst())
+    return row?.replayed_at != null
   }
 
   /**

@@ -25,7 +25,7 @@ async function repositorySuite (t: Test, url: () => Promise<string>): Promise<vo
 
   await t.test('migrations are recorded and a second run changes nothing', async (t) => {
     const before = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(handle.db)
-    t.same(before.rows.map(r => r.name), ['0001_initial'])
+    t.same(before.rows.map(r => r.name), ['0001_initial', '0002_code_replay_marker'])
     await migrate(handle)
     const after = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(handle.db)
     t.same(after.rows, before.rows)
@@ -220,5 +220,5 @@ test('PostgreSQL: two instances migrating and bootstrapping at once do not race'
   t.equal(await count('settings'), 1, 'one secret-digest key shared by every instance')
   t.equal(printed.filter(l => /admin/.test(l) && /password/.test(l)).length, 1, 'the admin password is printed once')
   const migrations = await sql<{ name: string }>`select name from kysely_migration`.execute(db)
-  t.equal(migrations.rows.length, 1)
+  t.equal(migrations.rows.length, 2)
 })

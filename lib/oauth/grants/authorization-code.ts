@@ -23,7 +23,9 @@ export const authorizationCodeGrant: GrantHandler = async ({ fastify, client, pa
   if (taken === undefined) throw new OAuthError('invalid_grant', 'the authorization code is not valid')
   const { code, used } = taken
   if (used) {
-    // A replayed code has leaked: what its first exchange issued is no longer safe.
+    // A replayed code has leaked: what its first exchange issued is no longer safe. Mark first,
+    // then revoke: an exchange still in flight checks the mark after issuing (below).
+    await store.codes.markReplayed(code.id)
     const revoked = await store.tokens.revokeByCode(code.id)
     fastify.log.warn({ clientId: code.clientId, revoked }, 'authorization code reused: the tokens issued from it are revoked')
     throw new OAuthError('invalid_grant', 'the authorization code has already been used')
@@ -43,7 +45,7 @@ export const authorizationCodeGrant: GrantHandler = async ({ fastify, client, pa
   if (user === undefined || user.isForbidden) throw new OAuthError('invalid_grant', 'the user is forbidden or no longer exists')
 
   const scopes = parseScope(code.scope)
-  return await fastify.tokens.issue({
+  const response = await fastify.tokens.issue({
     subject: user.id,
     subjectKind: 'user',
     clientId: client.clientId,
@@ -58,4 +60,10 @@ export const authorizationCodeGrant: GrantHandler = async ({ fastify, client, pa
     ...(code.nonce === null ? {} : { nonce: code.nonce }),
     authTime: Math.floor(code.createdAt / 1000)
   })
+  if (await store.codes.wasReplayed(code.id)) {
+    // Replayed while these tokens were being issued: the replay's revocation may have missed them.
+    await store.tokens.revokeByCode(code.id)
+    throw new OAuthError('invalid_grant', 'the authorization code has already been used')
+  }
+  return response
 }
