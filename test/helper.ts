@@ -16,6 +16,14 @@ export interface TestContext {
   teardown: (fn: () => void | Promise<void>) => void
 }
 
+/**
+ * tap wraps child_process and puts its coverage loader back into every child's NODE_OPTIONS.
+ * The server must run without it: coverage of the same sources compiled by tsx instead of
+ * ts-node cannot be merged with the tests' and garbles the report. `env` (which execs node, so
+ * signals reach the server itself) removes it after tap's wrapper has added it.
+ */
+export const WITHOUT_TAP = ['-u', 'NODE_OPTIONS', '-u', 'NODE_V8_COVERAGE']
+
 /** Known bootstrap credentials, so tests can sign in and use the bootstrap application. */
 export const ADMIN = { username: 'admin', password: 'admin-password-for-tests' }
 export const BOOTSTRAP_CLIENT = { id: 'test-bootstrap-client', secret: 'test-bootstrap-secret-0123456789' }

@@ -2,6 +2,7 @@ import { test } from 'tap'
 import { readFileSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { ConfigError, EnvSchema, readConfig } from '../../lib/config.js'
+import { WITHOUT_TAP } from '../helper.js'
 
 test('defaults give a working local configuration', async (t) => {
   const config = readConfig({})
@@ -63,7 +64,7 @@ test('.env.example lists every setting of the schema, and nothing else', async (
 })
 
 test('the server refuses to start on a bad setting, naming it', async (t) => {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'server.ts'], {
+  const result = spawnSync('/usr/bin/env', [...WITHOUT_TAP, process.execPath, '--import', 'tsx', 'server.ts'], {
     cwd: new URL('../..', import.meta.url).pathname,
     env: { PATH: process.env.PATH, PORT: 'not-a-port', DATABASE_URL: 'sqlite::memory:' },
     encoding: 'utf8',

@@ -7,7 +7,7 @@ import { test } from 'tap'
 import app, { serverOptions } from '../../app.js'
 import { readConfig } from '../../lib/config.js'
 import { ToolLoadError, loadTools } from '../../plugins/tool-registry.js'
-import { testEnv } from '../helper.js'
+import { testEnv, WITHOUT_TAP } from '../helper.js'
 import { callTool, principalFor } from '../tool-helper.js'
 import { BASE, REPO_ROOT, buildMcp, rpc, tempToolsDir } from './fixtures/util.js'
 
@@ -100,7 +100,7 @@ export async function build (t: TestContext) {
     rmSync(join(root, 'tools', 'renamed.ts'), { force: true })
     // Run as a plain node script (a tap test file is one): a nested tap run would reset this
     // run's .tap/ state, coverage included.
-    const result = await run(process.execPath, ['--import', 'tsx', join(root, 'test', 'tools', 'get_widget_count.test.ts')], { cwd: REPO_ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME } })
+    const result = await run('/usr/bin/env', [...WITHOUT_TAP, process.execPath, '--import', 'tsx', join(root, 'test', 'tools', 'get_widget_count.test.ts')], { cwd: REPO_ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME } })
       .catch((e: { stdout: string }) => e)
     t.match(result.stdout, /^ok 1 - get_widget_count/m, 'the generated test passes', { stdout: result.stdout.slice(0, 3000) })
     t.match(result.stdout, /ok 3 - refuses arguments its input schema does not allow/)

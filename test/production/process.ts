@@ -3,7 +3,7 @@ import { createServer, type AddressInfo } from 'node:net'
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ADMIN, BOOTSTRAP_CLIENT, type TestContext } from '../helper.js'
+import { ADMIN, BOOTSTRAP_CLIENT, type TestContext, WITHOUT_TAP } from '../helper.js'
 
 /**
  * Real server processes for the production suite: `node --import tsx server.ts` from the repo
@@ -71,7 +71,12 @@ export function serverEnv (port: number, env: Record<string, string | undefined>
     ...env
   }
   const out: Record<string, string> = {}
-  for (const [key, value] of Object.entries(base)) if (value !== undefined) out[key] = value
+  for (const [key, value] of Object.entries(base)) {
+    // Nor is tap's coverage: a child compiled by tsx writing V8 coverage of the same files into
+    // tap's folder would be merged with the ts-node-compiled runs and garble the report.
+    if (value === undefined || key === 'NODE_V8_COVERAGE' || /^_?TAP/.test(key)) continue
+    out[key] = value
+  }
   return out
 }
 
@@ -90,7 +95,7 @@ export interface StartOptions {
 export async function startServer (t: TestContext, env: Record<string, string | undefined>, opts: StartOptions = {}): Promise<ServerProcess> {
   const port = opts.port ?? await freePort()
   const fullEnv = serverEnv(port, env)
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], {
+  const child = spawn('/usr/bin/env', [...WITHOUT_TAP, process.execPath, '--import', 'tsx', 'server.ts'], {
     cwd: ROOT,
     env: fullEnv,
     stdio: ['ignore', 'pipe', 'pipe']
