@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import fastifyBasicAuth from '@fastify/basic-auth'
 import type { FastifyRequest } from 'fastify'
 import type { AuthFailure, AuthResult, Principal } from '../lib/principal.js'
-import type { Application, Session } from '../lib/storage/models.js'
+import type { Application, Session, User } from '../lib/storage/models.js'
 import { StoreError } from '../lib/storage/errors.js'
 import { expandScopes, parseScope } from '../lib/scopes.js'
 import { BoundedCache } from '../lib/oauth/bounded-cache.js'
@@ -60,6 +60,21 @@ function toClaims (payload: Record<string, unknown>): AccessTokenClaims | undefi
   if (sid !== undefined && typeof sid !== 'string') return undefined
   if (typeof aud !== 'string' && !Array.isArray(aud)) return undefined
   return { ...(payload as unknown as AccessTokenClaims), scope: scope ?? '' }
+}
+
+/** A user as a principal: its organization decides its reach (global admin of `built-in`). */
+function userPrincipal (user: User, clientId: string | null, scopes: ReadonlySet<string> | null, via: Principal['via']): Principal {
+  return {
+    kind: 'user',
+    id: user.id,
+    organization: user.owner,
+    name: user.name,
+    isAdmin: user.isAdmin,
+    isGlobalAdmin: user.isAdmin && user.owner === BUILT_IN,
+    clientId,
+    scopes,
+    via
+  }
 }
 
 export default fp(async function auth (fastify) {
@@ -159,17 +174,7 @@ export default fp(async function auth (fastify) {
       const user = authState.peekUser(claims.sub) ?? await authState.user(claims.sub)
       if (user === undefined || user.isForbidden) return { ok: false, description: 'the user is forbidden or no longer exists' }
       if (issuedBefore(claims, user.createdTime)) return { ok: false, description: 'the token predates its user' }
-      principal = {
-        kind: 'user',
-        id: user.id,
-        organization: user.owner,
-        name: user.name,
-        isAdmin: user.isAdmin,
-        isGlobalAdmin: user.isAdmin && user.owner === BUILT_IN,
-        clientId: claims.client_id,
-        scopes,
-        via: 'bearer'
-      }
+      principal = userPrincipal(user, claims.client_id, scopes, 'bearer')
     }
     principal.tokenId = claims.jti
     if (claims.sid !== undefined) principal.sessionId = claims.sid
@@ -212,21 +217,7 @@ export default fp(async function auth (fastify) {
     if (active === undefined) return { ok: false, failure: { reason: 'invalid_session', description: 'the session has ended' } }
     const user = await authState.user(active.userId)
     if (user === undefined || user.isForbidden) return { ok: false, failure: { reason: 'invalid_session', description: 'the user is forbidden or no longer exists' } }
-    return {
-      ok: true,
-      principal: {
-        kind: 'user',
-        id: user.id,
-        organization: user.owner,
-        name: user.name,
-        isAdmin: user.isAdmin,
-        isGlobalAdmin: user.isAdmin && user.owner === BUILT_IN,
-        clientId: null,
-        scopes: null,
-        via: 'session',
-        sessionId: active.id
-      }
-    }
+    return { ok: true, principal: { ...userPrincipal(user, null, null, 'session'), sessionId: active.id } }
   }
 
   fastify.decorate('verifyAccessToken', checkToken)

@@ -5,6 +5,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyReply } from 'fastify'
 import { createSession, isForeignOrigin } from '../../../lib/session.js'
 import { passwordSignIn } from '../../../lib/oauth/sign-in.js'
+import { UserSchema, userOut } from '../../../lib/tool-schemas.js'
 
 const LoginSchema = Type.Object({
   username: Type.String({ minLength: 1, maxLength: 256 }),
@@ -12,19 +13,6 @@ const LoginSchema = Type.Object({
   organization: Type.Optional(Type.String({ maxLength: 256 }))
 }, { additionalProperties: true })
 
-const UserSchema = Type.Object({
-  id: Type.String(),
-  owner: Type.String(),
-  name: Type.String(),
-  displayName: Type.String(),
-  email: Type.String(),
-  phone: Type.String(),
-  isAdmin: Type.Boolean(),
-  isForbidden: Type.Boolean(),
-  hasPassword: Type.Boolean(),
-  createdTime: Type.String(),
-  updatedTime: Type.String()
-})
 const Ok = Type.Object({ status: Type.Literal('ok'), data: UserSchema })
 const Refusal = Type.Object({ status: Type.Literal('error'), error: Type.String() })
 
@@ -74,7 +62,7 @@ const login: FastifyPluginAsyncTypebox = async function (fastify) {
     }
     await createSession(fastify, request, reply, result.user)
     request.log.info({ user: result.user.id }, 'signed in')
-    return reply.header('cache-control', 'no-store').send({ status: 'ok' as const, data: result.user })
+    return reply.header('cache-control', 'no-store').send({ status: 'ok' as const, data: userOut(result.user) })
   })
 }
 
