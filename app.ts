@@ -27,6 +27,8 @@ export function serverOptions (config: AppConfig): FastifyServerOptions {
     requestTimeout: config.REQUEST_TIMEOUT,
     connectionTimeout: config.REQUEST_TIMEOUT,
     trustProxy: config.TRUST_PROXY,
+    // One access-log line per request (plugins/request-log.ts) instead of Fastify's two.
+    disableRequestLogging: true,
     // Request ids come from the server, never from the caller.
     requestIdHeader: false,
     genReqId: () => randomUUID(),

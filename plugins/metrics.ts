@@ -37,11 +37,22 @@ export default fp(async function metrics (fastify) {
 
   fastify.decorate('metrics', { registry, toolCalls })
 
-  fastify.addHook('onResponse', async (request, reply) => {
+  // One labelled child per method, route and status, found by a string key: prom-client would
+  // otherwise hash the label object on every request.
+  const series = new Map<string, { count: ReturnType<typeof requests.labels>, latency: ReturnType<typeof duration.labels> }>()
+
+  fastify.addHook('onResponse', function (request, reply, done) {
     // The route's pattern, not the raw URL: unknown paths must not create new series.
     const route = request.routeOptions.url ?? 'unmatched'
-    const labels = { method: request.method, route, status: String(reply.statusCode) }
-    requests.inc(labels)
-    duration.observe(labels, reply.elapsedTime / 1000)
+    const key = `${request.method} ${reply.statusCode} ${route}`
+    let child = series.get(key)
+    if (child === undefined) {
+      const labels = { method: request.method, route, status: String(reply.statusCode) }
+      child = { count: requests.labels(labels), latency: duration.labels(labels) }
+      series.set(key, child)
+    }
+    child.count.inc()
+    child.latency.observe(reply.elapsedTime / 1000)
+    done()
   })
 }, { name: 'metrics', fastify: '5.x' })
