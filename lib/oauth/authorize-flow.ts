@@ -10,7 +10,7 @@ import { audienceFor } from './resource.js'
 import { OAuthError } from './errors.js'
 import { isUnavailable } from '../storage/errors.js'
 import {
-  REQUEST_LIFETIME_MS, allowedScopes, issueCode, redirectOrigin, redirectWith, sealRequest,
+  REQUEST_LIFETIME_MS, allowedScopes, issueCode, openRequest, redirectOrigin, redirectWith, sealRequest,
   type AuthorizationRequest
 } from './authorization-request.js'
 
@@ -161,6 +161,21 @@ export function authorizeUrl (req: AuthorizationRequest): string {
   if (req.nonce !== undefined) params.set('nonce', req.nonce)
   if (req.forceConsent) params.set('prompt', 'consent')
   return `${AUTHORIZE_PATH}?${params.toString()}`
+}
+
+/**
+ * What every form of the flow checks first: its sealed request is ours and unexpired, its CSRF
+ * token matches, and the client and its redirect URI still stand. Undefined when an error page
+ * has been sent instead.
+ */
+export async function openForm (fastify: FastifyInstance, request: FastifyRequest, reply: FastifyReply, body: { request?: string, csrf_token?: string }): Promise<{ req: AuthorizationRequest, client: Application } | undefined> {
+  const req = openRequest(fastify.secrets.cookie, body.request)
+  if (req === undefined) { renderError(reply, expiredPage()); return undefined }
+  if (!fastify.csrf.verify(request, body.csrf_token)) { renderError(reply, csrfPage()); return undefined }
+  const client = await findClient(fastify, req.clientId)
+  if (client === undefined) { renderError(reply, unknownClientPage()); return undefined }
+  if (!client.redirectUris.includes(req.redirectUri)) { renderError(reply, badRedirectPage()); return undefined }
+  return { req, client }
 }
 
 export function renderError (reply: FastifyReply, page: PageError): FastifyReply {

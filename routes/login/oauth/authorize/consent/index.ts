@@ -1,11 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { HTML_HELMET } from '../../../../../lib/html/reply.js'
-import { openRequest } from '../../../../../lib/oauth/authorization-request.js'
-import {
-  badRedirectPage, csrfPage, errorRedirect, expiredPage, findClient, grantCode, htmlErrorHandler, renderError, renderLogin,
-  unknownClientPage
-} from '../../../../../lib/oauth/authorize-flow.js'
+import { errorRedirect, grantCode, htmlErrorHandler, openForm, renderLogin } from '../../../../../lib/oauth/authorize-flow.js'
 import { readSession } from '../../../../../lib/session.js'
 import { sortScopes } from '../../../../../lib/scopes.js'
 
@@ -29,12 +25,9 @@ const consent: FastifyPluginAsyncTypebox = async function (fastify) {
     config: { rateLimit: { max: 60, timeWindow: 60_000 } }
   }, async (request, reply) => {
     const body = request.body
-    const req = openRequest(fastify.secrets.cookie, body.request)
-    if (req === undefined) return renderError(reply, expiredPage())
-    if (!fastify.csrf.verify(request, body.csrf_token)) return renderError(reply, csrfPage())
-    const client = await findClient(fastify, req.clientId)
-    if (client === undefined) return renderError(reply, unknownClientPage())
-    if (!client.redirectUris.includes(req.redirectUri)) return renderError(reply, badRedirectPage())
+    const form = await openForm(fastify, request, reply, body)
+    if (form === undefined) return reply
+    const { req, client } = form
 
     const current = await readSession(fastify, request)
     if (current === undefined) {

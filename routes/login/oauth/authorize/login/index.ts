@@ -4,8 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { randomInt } from 'node:crypto'
 import { HTML_HELMET, pagePolicy } from '../../../../../lib/html/reply.js'
 import { errorPage } from '../../../../../lib/html/pages.js'
-import { openRequest } from '../../../../../lib/oauth/authorization-request.js'
-import { authorizeUrl, badRedirectPage, csrfPage, expiredPage, findClient, htmlErrorHandler, renderError, renderLogin, unknownClientPage } from '../../../../../lib/oauth/authorize-flow.js'
+import { authorizeUrl, htmlErrorHandler, openForm, renderLogin } from '../../../../../lib/oauth/authorize-flow.js'
 import { createSession } from '../../../../../lib/session.js'
 import { passwordSignIn } from '../../../../../lib/oauth/sign-in.js'
 
@@ -35,12 +34,9 @@ const login: FastifyPluginAsyncTypebox = async function (fastify) {
     schema: { body: LoginFormSchema }
   }, async (request, reply) => {
     const body = request.body
-    const req = openRequest(fastify.secrets.cookie, body.request)
-    if (req === undefined) return renderError(reply, expiredPage())
-    if (!fastify.csrf.verify(request, body.csrf_token)) return renderError(reply, csrfPage())
-    const client = await findClient(fastify, req.clientId)
-    if (client === undefined) return renderError(reply, unknownClientPage())
-    if (!client.redirectUris.includes(req.redirectUri)) return renderError(reply, badRedirectPage())
+    const form = await openForm(fastify, request, reply, body)
+    if (form === undefined) return reply
+    const { req, client } = form
 
     let username = (body.username ?? '').trim()
     let organization = (body.organization ?? '').trim()
