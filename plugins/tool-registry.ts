@@ -42,10 +42,11 @@ export interface ToolRegistry {
   /** The tools a caller with these (expanded) scopes may see; `null` = unrestricted. */
   visibleTo: (scopes: ReadonlySet<string> | null) => readonly RegisteredTool[]
   /**
-   * The serialized `tools/list` result (`{"tools":[…],"nextCursor"?}`, UTF-8) for these scopes
-   * and cursor; undefined when the cursor is not one we gave out.
+   * The whole `tools/list` answer to request `id` (`{"jsonrpc":"2.0","id":…,"result":{"tools":
+   * […],"nextCursor"?}}`, UTF-8) for these scopes and cursor; undefined when the cursor is not
+   * one we gave out.
    */
-  listPage: (scopes: ReadonlySet<string> | null, cursor: string | undefined) => Buffer | undefined
+  listAnswer: (scopes: ReadonlySet<string> | null, cursor: string | undefined, id: string | number) => Buffer | undefined
 }
 
 /** Calls a tool as `principal`: scope, arguments, handler, audit, metrics (lib/mcp/call.ts). */
@@ -170,7 +171,7 @@ export function createRegistry (tools: RegisteredTool[]): ToolRegistry {
     scopes,
     get: (name) => byName.get(name),
     visibleTo,
-    listPage: (granted, cursor) => pages.page(visibleTo(granted), cursor)
+    listAnswer: (granted, cursor, id) => pages.answer(visibleTo(granted), cursor, id)
   }
 }
 
@@ -206,7 +207,7 @@ export default fp<ToolRegistryOptions>(async function toolRegistry (fastify, opt
         error: entry.error
       })
     },
-    count: (tool: string, outcome: string) => { toolCalls.inc({ tool, outcome }) }
+    count: (tool: string, outcome: string) => { toolCalls.inc(tool, outcome) }
   }
   fastify.decorate('callTool', function (principal: Principal, name: string, args: Record<string, unknown>, log: FastifyBaseLogger = fastify.log) {
     return callTool(deps, principal, name, args, log)
