@@ -7,7 +7,7 @@ import { insufficientScopeChallenge, unauthorizedChallenge } from '../challenge.
 import { isUnavailable } from '../storage/errors.js'
 import {
   DEFAULT_VERSION, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, LATEST_VERSION, METHOD_NOT_FOUND,
-  PROTOCOL_VERSIONS, UNAUTHORIZED, allowsBatches, classify, errorBody, isSupportedVersion, resultBody, resultBytes,
+  PROTOCOL_VERSIONS, UNAUTHORIZED, allowsBatches, classify, errorBody, isSupportedVersion, resultBody,
   transportRefusal, type JsonRpcId, type JsonRpcRequest, type ProtocolVersion
 } from './protocol.js'
 
@@ -136,9 +136,9 @@ export function createMcpHandler (fastify: FastifyInstance): (request: FastifyRe
         case 'tools/list': {
           const cursor = params.cursor
           if (cursor !== undefined && typeof cursor !== 'string') return fail(200, id, INVALID_PARAMS, 'params.cursor must be a string')
-          const page = fastify.tools.listPage(principal.scopes, cursor)
-          // Pages are cached as bytes (lib/mcp/list.ts); only the id is framed per request.
-          return page === undefined ? fail(200, id, INVALID_PARAMS, 'Invalid cursor') : { status: 200, body: resultBytes(id, page) }
+          // Pages are cached as bytes, whole answers too for small ids (lib/mcp/list.ts).
+          const body = fastify.tools.listAnswer(principal.scopes, cursor, id)
+          return body === undefined ? fail(200, id, INVALID_PARAMS, 'Invalid cursor') : { status: 200, body }
         }
         case 'tools/call':
           return await toolsCall(request, principal, id, params)

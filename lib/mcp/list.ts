@@ -13,34 +13,90 @@ export function decodeToolsCursor (cursor: string): number | undefined {
   return match === null ? undefined : Number(match[1])
 }
 
+type JsonRpcId = string | number
+
+/** Framed answers are kept for ids below this: a client's first requests (initialize is 0). */
+const FRAMED_IDS = 16
+/** At most this many bytes of framed answers are kept, over every list and page. */
+const FRAMED_BUDGET = 16 * 1024 * 1024
+
+interface CachedPage {
+  /** The result JSON, UTF-8. */
+  json: Buffer
+  /** Whole answers for the small integer ids, made on first use. */
+  framed?: Array<Buffer | undefined>
+}
+
+const RESULT_END = Buffer.from('}')
+
+/** `{"jsonrpc":"2.0","id":…,"result":<resultJson>}` as bytes. */
+function frame (id: JsonRpcId, resultJson: Buffer): Buffer {
+  const head = Buffer.from(`{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":`)
+  return Buffer.concat([head, resultJson, RESULT_END], head.length + resultJson.length + 1)
+}
+
 /**
- * Serialized `tools/list` results, computed once per visible list (the registry hands out one
- * array per distinct scope set) and page: answering a list is a lookup and a copy. Kept as
- * UTF-8 bytes: descriptions hold non-ASCII text, and encoding tens of kilobytes of it again on
- * every request would cost more than the rest of the request.
+ * Serialized `tools/list` answers, computed once per visible list (the registry hands out one
+ * array per distinct scope set) and page, as UTF-8 bytes.
+ *
+ * A page is tens of kilobytes, and the request's id comes first in the answer: framing it
+ * costs an allocation and a copy of the whole page, the largest part of answering (issue 6's
+ * profile). Clients ask for the list among their first requests — the official SDK sends
+ * `initialize` as id 0 and `tools/list` as id 1 — so whole answers for small integer ids are
+ * kept too, within a fixed budget, and sent as they are; any other id is framed per request.
  */
 export class ToolListPages<T extends { descriptor: unknown }> {
-  private readonly pages = new WeakMap<readonly T[], Buffer[]>()
+  private readonly pages = new WeakMap<readonly T[], CachedPage[]>()
+  /** Pages holding framed answers, oldest first, and what they hold: the budget's ledger. */
+  private readonly framedPages: CachedPage[] = []
+  private framedBytes = 0
+
   constructor (private readonly pageSize = TOOLS_PAGE_SIZE) {}
 
-  /** The result JSON of page `cursor` of `visible`; undefined for a cursor it does not have. */
-  page (visible: readonly T[], cursor: string | undefined): Buffer | undefined {
+  /** The answer to request `id` for page `cursor` of `visible`; undefined for a cursor it does not have. */
+  answer (visible: readonly T[], cursor: string | undefined, id: JsonRpcId): Buffer | undefined {
     let pages = this.pages.get(visible)
     if (pages === undefined) {
       pages = this.serialize(visible)
       this.pages.set(visible, pages)
     }
-    if (cursor === undefined) return pages[0]
-    const index = decodeToolsCursor(cursor)
-    return index === undefined ? undefined : pages[index]
+    let page: CachedPage | undefined
+    if (cursor === undefined) page = pages[0]
+    else {
+      const index = decodeToolsCursor(cursor)
+      page = index === undefined ? undefined : pages[index]
+    }
+    if (page === undefined) return undefined
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= FRAMED_IDS) return frame(id, page.json)
+    if (page.framed === undefined) {
+      page.framed = []
+      this.framedPages.push(page)
+    }
+    let framed = page.framed[id]
+    if (framed === undefined) {
+      framed = frame(id, page.json)
+      page.framed[id] = framed
+      this.framedBytes += framed.length
+      this.evict(page)
+    }
+    return framed
   }
 
-  private serialize (visible: readonly T[]): Buffer[] {
-    const pages: Buffer[] = []
+  /** Drops the oldest pages' framed answers (never `keep`'s) until the budget holds. */
+  private evict (keep: CachedPage): void {
+    while (this.framedBytes > FRAMED_BUDGET && this.framedPages.length > 1) {
+      const oldest = this.framedPages[0] === keep ? this.framedPages.splice(1, 1)[0] : this.framedPages.shift()
+      for (const buf of oldest?.framed ?? []) this.framedBytes -= buf?.length ?? 0
+      if (oldest !== undefined) oldest.framed = undefined
+    }
+  }
+
+  private serialize (visible: readonly T[]): CachedPage[] {
+    const pages: CachedPage[] = []
     const count = Math.max(1, Math.ceil(visible.length / this.pageSize))
     for (let i = 0; i < count; i++) {
       const tools = visible.slice(i * this.pageSize, (i + 1) * this.pageSize).map(t => t.descriptor)
-      pages.push(Buffer.from(JSON.stringify(i + 1 < count ? { tools, nextCursor: encodeToolsCursor(i + 1) } : { tools })))
+      pages.push({ json: Buffer.from(JSON.stringify(i + 1 < count ? { tools, nextCursor: encodeToolsCursor(i + 1) } : { tools })) })
     }
     return pages
   }

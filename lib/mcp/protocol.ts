@@ -95,14 +95,6 @@ export function resultBody (id: JsonRpcId, resultJson: string): string {
   return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${resultJson}}`
 }
 
-const RESULT_END = Buffer.from('}')
-
-/** A result whose JSON is cached as bytes (`tools/list` pages): framed without re-encoding it. */
-export function resultBytes (id: JsonRpcId, resultJson: Buffer): Buffer {
-  const head = Buffer.from(`{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":`)
-  return Buffer.concat([head, resultJson, RESULT_END], head.length + resultJson.length + 1)
-}
-
 /** The body of a transport refusal (403, 405, 406, 413, 415, 400 version): -32600, id null. */
 export function transportRefusal (message: string): string {
   return errorBody(null, { code: INVALID_REQUEST, message })

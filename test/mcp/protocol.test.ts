@@ -1,7 +1,7 @@
 import { test } from 'tap'
 import fc from 'fast-check'
 import {
-  acceptsJson, allowsBatches, classify, errorBody, isJsonContentType, isSupportedVersion, resultBody, resultBytes, transportRefusal
+  acceptsJson, allowsBatches, classify, errorBody, isJsonContentType, isSupportedVersion, resultBody, transportRefusal
 } from '../../lib/mcp/protocol.js'
 import { ToolListPages, decodeToolsCursor, encodeToolsCursor } from '../../lib/mcp/list.js'
 
@@ -52,13 +52,13 @@ test('versions and bodies', async (t) => {
   t.notOk(allowsBatches('2025-11-25'))
   t.same(JSON.parse(errorBody('a"b', { code: -32601, message: 'x' })), { jsonrpc: '2.0', id: 'a"b', error: { code: -32601, message: 'x' } })
   t.same(JSON.parse(resultBody(7, '{"a":1}')), { jsonrpc: '2.0', id: 7, result: { a: 1 } })
-  t.same(JSON.parse(resultBytes('é', Buffer.from('{"d":"—"}')).toString('utf8')), { jsonrpc: '2.0', id: 'é', result: { d: '—' } })
   t.same(JSON.parse(transportRefusal('no')), { jsonrpc: '2.0', id: null, error: { code: -32600, message: 'no' } })
 })
 
 test('tools/list pages: cursors we made, every tool once, in order', async (t) => {
   const tools = (n: number): Array<{ descriptor: { name: string } }> => Array.from({ length: n }, (_, i) => ({ descriptor: { name: `t${i}` } }))
-  const read = (buf: Buffer | undefined): { tools: Array<{ name: string }>, nextCursor?: string } => JSON.parse(buf?.toString() ?? 'null')
+  type Answer = { jsonrpc: string, id: string | number, result: { tools: Array<{ name: string }>, nextCursor?: string } }
+  const read = (buf: Buffer | undefined): Answer => JSON.parse(buf?.toString('utf8') ?? 'null')
 
   for (const n of [0, 1, 3, 4, 7]) {
     const pages = new ToolListPages<{ descriptor: { name: string } }>(3)
@@ -67,24 +67,49 @@ test('tools/list pages: cursors we made, every tool once, in order', async (t) =
     let cursor: string | undefined
     let count = 0
     do {
-      const page = read(pages.page(visible, cursor))
-      t.ok(page.tools.length <= 3)
-      seen.push(...page.tools.map(tool => tool.name))
-      cursor = page.nextCursor
+      const answer = read(pages.answer(visible, cursor, count))
+      t.equal(answer.id, count)
+      t.ok(answer.result.tools.length <= 3)
+      seen.push(...answer.result.tools.map(tool => tool.name))
+      cursor = answer.result.nextCursor
       count++
     } while (cursor !== undefined && count < 10)
     t.same(seen, visible.map(v => v.descriptor.name), `${n} tools`)
-    t.same(read(pages.page([], undefined)), { tools: [] })
+    t.same(read(pages.answer([], undefined, 1)), { jsonrpc: '2.0', id: 1, result: { tools: [] } })
   }
   const pages = new ToolListPages<{ descriptor: { name: string } }>(3)
   const visible = tools(4)
-  t.equal(pages.page(visible, encodeToolsCursor(2)), undefined, 'past the last page')
-  t.equal(pages.page(visible, 'garbage'), undefined)
-  t.equal(pages.page(visible, ''), undefined)
-  t.equal(pages.page(visible, 'x'.repeat(100)), undefined)
-  t.equal(pages.page(visible, pages.page(visible, undefined)?.toString()), undefined)
-  t.equal(pages.page(visible, undefined), pages.page(visible, undefined), 'computed once per visible list')
+  t.equal(pages.answer(visible, encodeToolsCursor(2), 1), undefined, 'past the last page')
+  t.equal(pages.answer(visible, 'garbage', 1), undefined)
+  t.equal(pages.answer(visible, '', 1), undefined)
+  t.equal(pages.answer(visible, 'x'.repeat(100), 1), undefined)
+  t.equal(pages.answer(visible, pages.answer(visible, undefined, 1)?.toString(), 1), undefined)
   t.equal(decodeToolsCursor(encodeToolsCursor(12)), 12)
   t.equal(decodeToolsCursor(Buffer.from('tools-page:0').toString('base64url')), undefined)
   fc.assert(fc.property(fc.string(), (s) => { const d = decodeToolsCursor(s); return d === undefined || (Number.isInteger(d) && d >= 1) }))
+})
+
+test('tools/list answers: any id framed exactly; small integer ids kept whole, within a budget', async (t) => {
+  // Non-ASCII descriptions: the answer is UTF-8 bytes, framed without re-encoding.
+  const visible = [{ descriptor: { name: 'é', description: 'a — b' } }]
+  const pages = new ToolListPages<{ descriptor: unknown }>()
+  for (const id of [0, 1, 15, 16, -1, 1.5, 'é', 'a"b', '', 2 ** 53]) {
+    const answer = JSON.parse(pages.answer(visible, undefined, id)?.toString('utf8') ?? 'null')
+    t.same(answer, { jsonrpc: '2.0', id, result: { tools: [{ name: 'é', description: 'a — b' }] } }, `id ${JSON.stringify(id)}`)
+  }
+  t.equal(pages.answer(visible, undefined, 1), pages.answer(visible, undefined, 1), 'id 1: the same bytes again')
+  t.not(pages.answer(visible, undefined, 16), pages.answer(visible, undefined, 16), 'id 16: framed per request')
+  t.not(pages.answer(visible, undefined, 'x'), pages.answer(visible, undefined, 'x'), 'string ids: framed per request')
+
+  // Past the 16 MiB budget, the oldest lists' kept answers are dropped (and made again on use).
+  const big = (i: number): Array<{ descriptor: unknown }> => [{ descriptor: { name: `big${i}`, pad: 'x'.repeat(1024 * 1024) } }]
+  const lists = Array.from({ length: 20 }, (_, i) => big(i))
+  const first = pages.answer(lists[0], undefined, 0)
+  t.equal(pages.answer(lists[0], undefined, 0), first, 'kept while within the budget')
+  for (const list of lists.slice(1)) pages.answer(list, undefined, 0)
+  const again = pages.answer(lists[0], undefined, 0)
+  t.not(again, first, 'dropped once the budget was exceeded')
+  t.same(again, first, 'and made again, the same bytes')
+  const last = pages.answer(lists[19], undefined, 0)
+  t.equal(pages.answer(lists[19], undefined, 0), last, 'recent lists keep theirs')
 })
