@@ -1,4 +1,5 @@
-import type { FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import helmet from '@fastify/helmet'
 
 /** The Content-Security-Policy of a page whose forms may end in a redirect to `formOrigins`. */
 export function pagePolicy (formOrigins: string[] = []): string {
@@ -24,9 +25,16 @@ export function sendPage (reply: FastifyReply, statusCode: number, body: string,
 }
 
 /**
- * Route option for @fastify/helmet (registered with `global: false` in plugins/helmet.ts):
- * every header but the CSP, which `sendPage` sets per page.
+ * Security headers for the HTML pages (login, consent, errors, docs): @fastify/helmet, in the
+ * page routes' own plugin only. Registered at the root, even with `global: false`, it would add
+ * two hooks (one async) to every request, `/api/mcp` included, to find nothing to do there.
+ * Each page route then opts in with `helmet: HTML_HELMET`.
  */
+export async function usePageHeaders (fastify: FastifyInstance): Promise<void> {
+  await fastify.register(helmet, { global: false })
+}
+
+/** Route option for @fastify/helmet: every header but the CSP, which `sendPage` sets per page. */
 export const HTML_HELMET = {
   contentSecurityPolicy: false,
   crossOriginEmbedderPolicy: false,

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { HTML_HELMET } from '../../../../lib/html/reply.js'
+import { HTML_HELMET, usePageHeaders } from '../../../../lib/html/reply.js'
 import { AuthorizeQuerySchema, htmlErrorHandler, proceed, renderError, validateAuthorizeQuery } from '../../../../lib/oauth/authorize-flow.js'
 
 /**
@@ -8,6 +8,7 @@ import { AuthorizeQuerySchema, htmlErrorHandler, proceed, renderError, validateA
  * get an error page; the others are answered at the redirect URI, with `state` and `iss`.
  */
 const authorize: FastifyPluginAsyncTypebox = async function (fastify) {
+  await usePageHeaders(fastify)
   fastify.get('/', {
     helmet: HTML_HELMET,
     errorHandler: htmlErrorHandler,

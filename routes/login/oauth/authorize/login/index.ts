@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { randomInt } from 'node:crypto'
-import { HTML_HELMET, pagePolicy } from '../../../../../lib/html/reply.js'
+import { HTML_HELMET, usePageHeaders, pagePolicy } from '../../../../../lib/html/reply.js'
 import { errorPage } from '../../../../../lib/html/pages.js'
 import { authorizeUrl, htmlErrorHandler, openForm, renderLogin } from '../../../../../lib/oauth/authorize-flow.js'
 import { createSession } from '../../../../../lib/session.js'
@@ -28,6 +28,7 @@ const LOCKED = 'Too many failed attempts. Wait a few minutes before trying again
  * authorization request (which then asks for consent, or answers the client).
  */
 const login: FastifyPluginAsyncTypebox = async function (fastify) {
+  await usePageHeaders(fastify)
   fastify.post('/', {
     helmet: HTML_HELMET,
     errorHandler: htmlErrorHandler,
