@@ -20,6 +20,11 @@ export interface AuthState {
    * rejects with StoreError('unavailable') when that does not succeed within the bound.
    */
   ensureFresh: () => Promise<void> | undefined
+  /**
+   * Counts every change applied (this instance's and, through the feed, the others'): an
+   * answer derived from the data held here stays right for as long as this has not moved.
+   */
+  readonly generation: number
   isRevoked: (jti: string) => boolean
   /**
    * The memoized user, application or session when one is held, without waiting: the hot path
@@ -179,6 +184,7 @@ export default fp(async function authState (fastify) {
     ensureFresh () {
       return Date.now() - freshAt > FRESHNESS_MS ? refreshNow() : undefined
     },
+    get generation () { return generation },
     isRevoked: (jti) => revoked.has(jti),
     peekUser: (id) => users.get(id),
     peekApplication: (clientId) => applications.get(clientId),

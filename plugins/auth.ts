@@ -33,9 +33,17 @@ declare module 'fastify' {
 /** Verified tokens kept in memory, keyed by the token string; each entry expires with its token. */
 const TOKEN_CACHE_MAX = 10_000
 
+/** A token whose subject checks passed is checked again at least this often, changes or not. */
+const RECHECK_MS = 60_000
+
 interface VerifiedToken {
   claims: AccessTokenClaims
   scopes: ReadonlySet<string>
+  /**
+   * The last answer of the subject checks (revocation, session, client, user), good while
+   * nothing has changed since (`AuthState.generation`) and until `until`.
+   */
+  checked?: { generation: number, until: number, outcome: TokenCheck & { ok: true } }
 }
 
 function isActive (session: Session | undefined): boolean {
@@ -153,14 +161,24 @@ export default fp(async function auth (fastify) {
     const result = verified.get(token) ?? await verifySignature(token)
     if (typeof result === 'string') return { ok: false, description: result }
     const { claims, scopes } = result
-    if (claims.exp * 1000 + CLOCK_TOLERANCE_MS <= Date.now()) return { ok: false, description: 'the token has expired' }
+    const now = Date.now()
+    if (claims.exp * 1000 + CLOCK_TOLERANCE_MS <= now) return { ok: false, description: 'the token has expired' }
     if (claims.iss !== issuer) return { ok: false, description: 'the token was issued for another issuer' }
     if (audiences !== undefined && !audienceMatches(claims.aud, audiences)) return { ok: false, description: 'the token is not meant for this resource' }
     const refreshing = authState.ensureFresh()
     if (refreshing !== undefined) await refreshing
+    // Nothing changed since the subject checks last passed: the same answer, without redoing them.
+    const { checked } = result
+    if (checked !== undefined && checked.generation === authState.generation && now < checked.until) return checked.outcome
+    // Read before the checks: a change that lands while they wait makes the next request redo them.
+    const generation = authState.generation
+    let until = now + RECHECK_MS
     if (authState.isRevoked(claims.jti)) return { ok: false, description: 'the token has been revoked' }
-    if (claims.sid !== undefined && !isActive(authState.peekSession(claims.sid)) && await authState.activeSession(claims.sid) === undefined) {
-      return { ok: false, description: 'the session the token was issued through has ended' }
+    if (claims.sid !== undefined) {
+      const held = authState.peekSession(claims.sid)
+      const session = isActive(held) ? held : await authState.activeSession(claims.sid)
+      if (session === undefined) return { ok: false, description: 'the session the token was issued through has ended' }
+      until = Math.min(until, session.expiresAt)
     }
     const client = authState.peekApplication(claims.client_id) ?? await authState.application(claims.client_id)
     if (client === undefined || client.isDisabled) return { ok: false, description: 'the client is disabled or no longer exists' }
@@ -178,13 +196,24 @@ export default fp(async function auth (fastify) {
     }
     principal.tokenId = claims.jti
     if (claims.sid !== undefined) principal.sessionId = claims.sid
-    return { ok: true, claims, principal }
+    // Shared by every request that presents this token until something changes: read-only.
+    const outcome = { ok: true as const, claims, principal: Object.freeze(principal) }
+    result.checked = { generation, until, outcome }
+    return outcome
   }
+
+  // The audiences a token for the MCP endpoint may name, per public base (one, unless proxied).
+  let audienceBase = ''
+  let mcpAudiences: readonly string[] = []
 
   async function bearer (request: FastifyRequest, token: string): Promise<AuthResult> {
     if (token === '') return invalid('the bearer token is empty')
     const base = fastify.publicBase(request)
-    const result = await checkToken(token, base, [base, `${base}/api/mcp`])
+    if (base !== audienceBase) {
+      mcpAudiences = [base, `${base}/api/mcp`]
+      audienceBase = base
+    }
+    const result = await checkToken(token, base, mcpAudiences)
     return result.ok ? { ok: true, principal: result.principal } : invalid(result.description)
   }
 
@@ -225,6 +254,10 @@ export default fp(async function auth (fastify) {
   fastify.decorate('authenticate', async function authenticate (request: FastifyRequest): Promise<AuthResult> {
     const header = request.headers.authorization
     if (header !== undefined && header !== '') {
+      // The usual shape, `Bearer <token>`, without parsing; anything else below.
+      if (header.startsWith('Bearer ') && header.length > 7 && header.charCodeAt(7) > 32 && header.charCodeAt(header.length - 1) > 32) {
+        return await bearer(request, header.slice(7))
+      }
       const trimmed = header.trimStart()
       const space = trimmed.search(/[ \t]/)
       const scheme = (space < 0 ? trimmed : trimmed.slice(0, space)).toLowerCase()
