@@ -1,10 +1,10 @@
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyPluginAsync, FastifyServerOptions } from 'fastify'
+import type { DestinationStream } from 'pino'
 import AutoLoad from '@fastify/autoload'
 import type { AppConfig } from './lib/config.js'
-import { loggerOptions } from './lib/logger.js'
+import { lazyChildLogger, loggerOptions, requestIds } from './lib/logger.js'
 import type { SecretPrinter } from './lib/bootstrap.js'
 import { isUnavailable } from './lib/storage/errors.js'
 
@@ -19,10 +19,13 @@ export interface AppOptions {
   toolsDir?: string
 }
 
-/** Fastify's own options for this service; server.ts and the tests both start from these. */
-export function serverOptions (config: AppConfig): FastifyServerOptions {
+/**
+ * Fastify's own options for this service; server.ts and the tests both start from these.
+ * `logStream` is where log lines go (pino's synchronous stdout when absent).
+ */
+export function serverOptions (config: AppConfig, logStream?: DestinationStream): FastifyServerOptions {
   return {
-    logger: loggerOptions(config.LOG_LEVEL),
+    logger: loggerOptions(config.LOG_LEVEL, logStream),
     bodyLimit: config.BODY_LIMIT,
     requestTimeout: config.REQUEST_TIMEOUT,
     connectionTimeout: config.REQUEST_TIMEOUT,
@@ -31,7 +34,8 @@ export function serverOptions (config: AppConfig): FastifyServerOptions {
     disableRequestLogging: true,
     // Request ids come from the server, never from the caller.
     requestIdHeader: false,
-    genReqId: () => randomUUID(),
+    genReqId: requestIds(),
+    childLoggerFactory: lazyChildLogger,
     return503OnClosing: true,
     // Start-up runs migrations, the bootstrap and loads every tool: give it room on a busy machine.
     pluginTimeout: 60000,

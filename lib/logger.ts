@@ -1,4 +1,6 @@
-import type { FastifyServerOptions } from 'fastify'
+import { randomBytes } from 'node:crypto'
+import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify'
+import type { Bindings, ChildLoggerOptions, DestinationStream, Level, LogFn, Logger } from 'pino'
 import type { AppConfig } from './config.js'
 
 /** Query parameters whose values are secrets when a client misplaces them in a URL. */
@@ -67,9 +69,10 @@ export function redactLogObject<T extends object> (object: T): T {
  * pino options: structured JSON, and no credential ever written — headers that carry them,
  * and any field named like a secret, are redacted wherever they appear.
  */
-export function loggerOptions (level: AppConfig['LOG_LEVEL']): FastifyServerOptions['logger'] {
+export function loggerOptions (level: AppConfig['LOG_LEVEL'], stream?: DestinationStream): FastifyServerOptions['logger'] {
   return {
     level,
+    ...(stream === undefined ? {} : { stream }),
     // Top-level keys only: cheap (checked only when present), and they also cover child
     // loggers' bindings, which no formatter sees.
     redact: { paths: [...SECRET_KEYS], censor: CENSOR },
@@ -84,4 +87,54 @@ export function loggerOptions (level: AppConfig['LOG_LEVEL']): FastifyServerOpti
       }
     }
   }
+}
+
+/**
+ * A request's logger that becomes a real pino child (with the request id bound) only when a
+ * line is actually written at an enabled level. Fastify makes a child logger for every request;
+ * most requests write nothing but the access line, which goes through the root logger
+ * (plugins/request-log.ts), so building one each time was pure cost on the hot path.
+ */
+class LazyChildLogger implements FastifyBaseLogger {
+  private made: FastifyBaseLogger | undefined
+  constructor (private readonly parent: Logger, private readonly bindings: Bindings, private readonly options: ChildLoggerOptions) {}
+
+  private get real (): FastifyBaseLogger {
+    this.made ??= this.parent.child(this.bindings, this.options)
+    return this.made
+  }
+
+  private log (level: Level, args: Parameters<LogFn>): void {
+    if (this.made === undefined && !this.parent.isLevelEnabled(level)) return
+    ;(this.real[level] as (...a: unknown[]) => void)(...args)
+  }
+
+  get level (): string { return this.made?.level ?? this.parent.level }
+  set level (level: string) { this.real.level = level }
+  fatal: LogFn = (...args: Parameters<LogFn>) => { this.log('fatal', args) }
+  error: LogFn = (...args: Parameters<LogFn>) => { this.log('error', args) }
+  warn: LogFn = (...args: Parameters<LogFn>) => { this.log('warn', args) }
+  info: LogFn = (...args: Parameters<LogFn>) => { this.log('info', args) }
+  debug: LogFn = (...args: Parameters<LogFn>) => { this.log('debug', args) }
+  trace: LogFn = (...args: Parameters<LogFn>) => { this.log('trace', args) }
+  silent: LogFn = () => {}
+  child (bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
+    return this.real.child(bindings, options)
+  }
+}
+
+/** Fastify's `childLoggerFactory`: lazy request loggers (a route with its own level gets a real child at once). */
+export function lazyChildLogger (logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
+  if (options.level !== undefined) return logger.child(bindings, options)
+  return new LazyChildLogger(logger as Logger, bindings, options)
+}
+
+/**
+ * Request ids: unique per process start (a random prefix) and cheap — a counter, not a UUID
+ * from the CSPRNG per request. They name log lines; they are not secrets.
+ */
+export function requestIds (): () => string {
+  const prefix = randomBytes(6).toString('base64url')
+  let next = 0
+  return () => `${prefix}-${(next++).toString(36)}`
 }
