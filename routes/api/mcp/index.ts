@@ -34,14 +34,27 @@ const mcp: FastifyPluginAsyncTypebox = async function (fastify) {
   fastify.removeAllContentTypeParsers()
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, fastify.getDefaultJsonParser(fastify.initialConfig.onProtoPoisoning ?? 'error', fastify.initialConfig.onConstructorPoisoning ?? 'error'))
 
-  // Hosts already found allowed, per public origin: the check parses URLs, and every request
-  // makes it. Only answers for hosts that name us are kept, so callers cannot grow it.
+  // Hosts already found allowed: the check parses URLs, and every request makes it. Only
+  // answers for hosts that name us are kept, so callers cannot grow it. Without a trusted proxy
+  // the answer depends on the Host header alone (the public origin does not change with the
+  // request): the raw header is the key, and the set is emptied if the origin ever changes.
+  const trustProxy = fastify.config.TRUST_PROXY
   const allowedHosts = new Set<string>()
+  let allowedFor = ''
   function hostAllowed (request: FastifyRequest): boolean {
-    const key = `${request.host}\n${fastify.publicBase(request)}`
-    if (allowedHosts.has(key)) return true
+    let key: string | undefined
+    if (trustProxy) key = `${request.host}\n${fastify.publicBase(request)}`
+    else {
+      const base = fastify.publicBase()
+      if (base !== allowedFor) {
+        allowedHosts.clear()
+        allowedFor = base
+      }
+      key = request.headers.host
+    }
+    if (key !== undefined && allowedHosts.has(key)) return true
     if (!fastify.isAllowedHost(request)) return false
-    if (allowedHosts.size < 64) allowedHosts.add(key)
+    if (key !== undefined && allowedHosts.size < 64) allowedHosts.add(key)
     return true
   }
 
