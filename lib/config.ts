@@ -35,6 +35,7 @@ export const EnvSchema = Type.Object({
   LOGIN_MAX_FAILURES: Type.Integer({ default: 5, minimum: 1 }),
   LOGIN_LOCKOUT_SECONDS: Type.Integer({ default: 900, minimum: 1 }),
   REVOCATION_POLL_INTERVAL: Type.Integer({ default: 250, minimum: 20, maximum: 900 }),
+  READ_CACHE_TTL: Type.Integer({ default: 1000, minimum: 0, maximum: 1000 }),
   IAM_BOOTSTRAP_ADMIN_USERNAME: Type.String({ default: 'admin', minLength: 1 }),
   IAM_BOOTSTRAP_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8 })),
   IAM_BOOTSTRAP_CLIENT_ID: Type.Optional(Type.String({ minLength: 8, pattern: '^[A-Za-z0-9._~-]+$' })),

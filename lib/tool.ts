@@ -19,6 +19,13 @@ export interface ToolDefinition<I extends TObject = TObject, O extends TObject =
   input: I
   output: O
   annotations: ToolAnnotations
+  /**
+   * The result depends only on the caller, the arguments and the data tools manage — not on
+   * the clock, tokens, sessions or the audit log — so a repeated call may be answered from
+   * memory until the store is written to (and for at most READ_CACHE_TTL ms; every call is
+   * still audited). Only for tools with `readOnlyHint: true`.
+   */
+  cacheable?: boolean
   handler: (input: Static<I>, context: ToolContext) => Promise<Static<O>>
 }
 

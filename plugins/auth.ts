@@ -92,6 +92,9 @@ export default fp(async function auth (fastify) {
   const appScopes = new WeakMap<Application, ReadonlySet<string>>()
   // What the Basic validator found, per request.
   const basicResults = new WeakMap<FastifyRequest, Application>()
+  // The principal of an application acting for itself over Basic, per (immutable) application
+  // object: a changed application is a new object. Shared by its requests, so read-only.
+  const basicPrincipals = new WeakMap<Application, Principal>()
 
   class InvalidClient extends Error {}
 
@@ -230,7 +233,12 @@ export default fp(async function auth (fastify) {
         if (err !== undefined || app === undefined) {
           return resolve({ ok: false, failure: { reason: 'invalid_client', description: 'invalid client credentials' } })
         }
-        resolve({ ok: true, principal: applicationPrincipal(app, 'basic') })
+        let principal = basicPrincipals.get(app)
+        if (principal === undefined) {
+          principal = Object.freeze(applicationPrincipal(app, 'basic'))
+          basicPrincipals.set(app, principal)
+        }
+        resolve({ ok: true, principal })
       })
     })
   }

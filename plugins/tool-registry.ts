@@ -9,7 +9,8 @@ import type { FastifyBaseLogger } from 'fastify'
 import { SCOPE_PATTERN, hasAllScopes } from '../lib/scopes.js'
 import type { Principal } from '../lib/principal.js'
 import type { ToolServices } from '../lib/tool.js'
-import { callTool, type CallOutcome } from '../lib/mcp/call.js'
+import { callTool, type CallOutcome, type CallToolResult } from '../lib/mcp/call.js'
+import { ReadCache } from '../lib/mcp/read-cache.js'
 import { ToolListPages } from '../lib/mcp/list.js'
 import { redactSecrets } from './audit.js'
 
@@ -89,6 +90,10 @@ function check (file: string, value: unknown): ToolDefinition {
   }
   if (def.annotations === undefined || typeof def.annotations !== 'object') throw new ToolLoadError(file, 'annotations must be an object')
   if (typeof def.handler !== 'function') throw new ToolLoadError(file, 'handler must be an async function')
+  if (def.cacheable !== undefined && typeof def.cacheable !== 'boolean') throw new ToolLoadError(file, 'cacheable must be a boolean')
+  if (def.cacheable === true && def.annotations.readOnlyHint !== true) {
+    throw new ToolLoadError(file, 'cacheable: true is only for read-only tools (annotations.readOnlyHint: true)')
+  }
   return def as ToolDefinition
 }
 
@@ -207,8 +212,14 @@ export default fp<ToolRegistryOptions>(async function toolRegistry (fastify, opt
         error: entry.error
       })
     },
-    count: (tool: string, outcome: string) => { toolCalls.inc(tool, outcome) }
+    count: (tool: string, outcome: string) => { toolCalls.inc(tool, outcome) },
+    cache: new ReadCache<CallToolResult>(fastify.config.READ_CACHE_TTL)
   }
+  // Other instances' writes reach this one as change events: whatever they touched, cached
+  // reads are no longer current.
+  const noteChange = (): void => { fastify.store.noteChange() }
+  fastify.store.changes.on('change', noteChange)
+  fastify.addHook('onClose', async () => { fastify.store.changes.off('change', noteChange) })
   fastify.decorate('callTool', function (principal: Principal, name: string, args: Record<string, unknown>, log: FastifyBaseLogger = fastify.log) {
     return callTool(deps, principal, name, args, log)
   })

@@ -31,6 +31,7 @@ export default defineTool({
   input: Type.Object({}, { additionalProperties: false }),
   output: AccountSchema,
   annotations: { readOnlyHint: true, idempotentHint: true },
+  cacheable: true,
   async handler (_input, { principal, store, knownScopes }) {
     const reach = reachOf(principal)
     const role = principal.isGlobalAdmin

@@ -11,6 +11,7 @@ export default defineTool({
   input: Type.Object({ id: Id('application') }, { additionalProperties: false }),
   output: Type.Object({ application: ApplicationSchema }),
   annotations: { readOnlyHint: true, idempotentHint: true },
+  cacheable: true,
   async handler (input, { principal, store }) {
     assertVisible(principal, 'application', input.id)
     return { application: applicationOut(await store.applications.get(input.id)) }

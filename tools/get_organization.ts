@@ -15,6 +15,7 @@ export default defineTool({
     applications: Type.Integer({ description: 'how many applications it has' })
   }),
   annotations: { readOnlyHint: true, idempotentHint: true },
+  cacheable: true,
   async handler (input, { principal, store }) {
     assertVisible(principal, 'organization', input.id)
     const organization = await store.organizations.get(input.id)

@@ -15,6 +15,7 @@ export default defineTool({
   }, { additionalProperties: false }),
   output: PageOf(OrganizationSchema),
   annotations: { readOnlyHint: true, idempotentHint: true },
+  cacheable: true,
   async handler (input, { principal, store }) {
     const reach = reachOf(principal)
     if (reach.level === 'all') {

@@ -11,6 +11,7 @@ export default defineTool({
   input: Type.Object({ id: Id('permission') }, { additionalProperties: false }),
   output: Type.Object({ permission: PermissionSchema }),
   annotations: { readOnlyHint: true, idempotentHint: true },
+  cacheable: true,
   async handler (input, { principal, store }) {
     assertVisible(principal, 'permission', input.id)
     return { permission: permissionOut(await store.permissions.get(input.id)) }

@@ -14,6 +14,7 @@ export default defineTool({
     users: Type.Array(Type.String(), { description: 'ids of the users holding the role' })
   }),
   annotations: { readOnlyHint: true, idempotentHint: true },
+  cacheable: true,
   async handler (input, { principal, store }) {
     assertVisible(principal, 'role', input.id)
     const role = await store.roles.get(input.id)

@@ -11,6 +11,7 @@ export default defineTool({
   input: Type.Object({ ...ListArguments }, { additionalProperties: false }),
   output: PageOf(RoleSchema),
   annotations: { readOnlyHint: true, idempotentHint: true },
+  cacheable: true,
   async handler (input, { principal, store }) {
     const scope = listOwner(principal, input.owner)
     if (scope === null) return { items: [] }

@@ -14,6 +14,7 @@ export default defineTool({
     roles: Type.Array(Type.String(), { description: 'ids of the roles assigned to the user' })
   }),
   annotations: { readOnlyHint: true, idempotentHint: true },
+  cacheable: true,
   async handler (input, { principal, store }) {
     assertVisible(principal, 'user', input.id)
     const user = await store.users.get(input.id)

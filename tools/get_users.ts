@@ -14,6 +14,7 @@ export default defineTool({
   }, { additionalProperties: false }),
   output: PageOf(UserSchema),
   annotations: { readOnlyHint: true, idempotentHint: true },
+  cacheable: true,
   async handler (input, { principal, store }) {
     const reach = reachOf(principal)
     if (reach.level === 'self') {

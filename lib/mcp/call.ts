@@ -7,6 +7,7 @@ import { hasAllScopes, sortScopes } from '../scopes.js'
 import type { Store } from '../storage/store.js'
 import { StoreError, isUnavailable } from '../storage/errors.js'
 import { ToolError, type ToolDefinition, type ToolServices } from '../tool.js'
+import type { ReadCache } from './read-cache.js'
 
 /** What `tools/call` needs to know about a registered tool. */
 export interface CallableTool {
@@ -30,7 +31,7 @@ export interface CallToolResult {
  * - `failed`: unexpected (-32603, HTTP 500) or the database is unavailable (HTTP 503).
  */
 export type CallOutcome =
-  | { kind: 'result', result: CallToolResult }
+  | { kind: 'result', result: CallToolResult, /** the result's JSON, when already made */ json?: string }
   | { kind: 'unknown_tool', name: string }
   | { kind: 'denied', tool: string, required: string[], granted: string[] }
   | { kind: 'failed', unavailable: boolean }
@@ -47,6 +48,21 @@ export interface CallDependencies {
   audit: (entry: { principal: Principal, tool: string, at: number, durationMs: number, outcome: AuditOutcome, args: unknown, error: string }) => void
   /** Counts calls by tool and outcome (`success`, `error`, `denied`, `failed`, `unknown`). */
   count: (tool: string, outcome: string) => void
+  /** Results of `cacheable` tools (lib/mcp/read-cache.ts); absent or disabled: none kept. */
+  cache?: ReadCache<CallToolResult>
+}
+
+/**
+ * A successful result and its JSON, made once: the text content is the JSON of the
+ * structured content (for clients that read only text, as MCP asks), which is spliced in
+ * rather than serialized a second time.
+ */
+function successResult (output: Record<string, unknown>): { result: CallToolResult, json: string } {
+  const text = JSON.stringify(output)
+  return {
+    result: { content: [{ type: 'text', text }], structuredContent: output },
+    json: `{"content":[{"type":"text","text":${JSON.stringify(text)}}],"structuredContent":${text}}`
+  }
 }
 
 function errorResult (message: string): CallToolResult {
@@ -86,6 +102,18 @@ export async function callTool (deps: CallDependencies, principal: Principal, na
     return { kind: 'result', result: errorResult(message) }
   }
 
+  // A cacheable read asked again before anything changed: the same answer, still audited.
+  const cache = definition.cacheable === true && deps.cache?.enabled === true ? deps.cache : undefined
+  const key = cache?.key(definition.name, principal, args)
+  const generation = deps.store.generation
+  if (cache !== undefined && key !== undefined) {
+    const hit = cache.get(key, generation)
+    if (hit !== undefined) {
+      finish('success', 'success', '')
+      return { kind: 'result', result: hit.result, json: hit.json }
+    }
+  }
+
   let output: unknown
   try {
     output = await definition.handler(args as never, { principal, store: deps.store, services: deps.services, knownScopes: deps.knownScopes, config: deps.config, log })
@@ -113,6 +141,8 @@ export async function callTool (deps: CallDependencies, principal: Principal, na
   }
 
   finish('success', 'success', '')
-  const structuredContent = output as Record<string, unknown>
-  return { kind: 'result', result: { content: [{ type: 'text', text: JSON.stringify(structuredContent) }], structuredContent } }
+  const success = successResult(output as Record<string, unknown>)
+  // Kept only if nothing was written while it was read.
+  if (cache !== undefined && key !== undefined && deps.store.generation === generation) cache.set(key, success, generation)
+  return { kind: 'result', ...success }
 }

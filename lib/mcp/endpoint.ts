@@ -112,7 +112,7 @@ export function createMcpHandler (fastify: FastifyInstance): (request: FastifyRe
     const outcome = await fastify.callTool(principal, name, (args ?? {}) as Record<string, unknown>, request.log)
     switch (outcome.kind) {
       case 'result':
-        return ok(id, JSON.stringify(outcome.result))
+        return ok(id, outcome.json ?? JSON.stringify(outcome.result))
       case 'unknown_tool':
         return fail(200, id, INVALID_PARAMS, `Unknown tool: ${clip(name)}`)
       case 'denied':
