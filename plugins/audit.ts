@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyBaseLogger } from 'fastify'
 import type { AuditEvent } from '../lib/storage/models.js'
 import type { Store } from '../lib/storage/store.js'
+import { uuidv7 } from '../lib/crypto.js'
 
 /** One tool call as the audit log keeps it; the id is given when it is recorded. */
 export type AuditRecord = Omit<AuditEvent, 'id'>
@@ -118,7 +118,7 @@ export function createAuditLog (store: Store, log: FastifyBaseLogger): AuditLog 
         log.warn({ tool: event.tool }, 'audit event after close, not recorded')
         return
       }
-      pending.push({ id: randomUUID(), ...event })
+      pending.push({ id: uuidv7(event.at), ...event })
       if (pending.length >= BATCH && writing === undefined) flush().catch(() => {})
       else schedule()
     },

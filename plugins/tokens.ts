@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import fp from 'fastify-plugin'
-import { randomToken, sha256 } from '../lib/crypto.js'
+import { randomToken, sha256, uuidv7 } from '../lib/crypto.js'
 import { OIDC_SCOPES } from '../lib/scopes.js'
 
 /** What `fastify.tokens.issue` is asked for. */
@@ -77,7 +77,7 @@ export default fp(async function tokens (fastify) {
     const issuer = options.issuer ?? fastify.publicBase()
     const now = Math.floor(Date.now() / 1000)
     const exp = now + config.ACCESS_TOKEN_TTL
-    const jti = randomUUID()
+    const jti = uuidv7()
     const scope = options.scopes.join(' ')
     const accessToken = signingKeys.signAccessToken({
       iss: issuer,

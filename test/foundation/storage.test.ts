@@ -177,6 +177,16 @@ async function repositorySuite (t: Test, url: () => Promise<string>): Promise<vo
     t.same(second.items.map(e => e.id), ['e1'])
     t.same((await store.audit.list({ tool: 'add_user' })).items[0].arguments, { i: 2 })
 
+    // A large batch goes in fixed-size statements (32, 16, … rows), all in one transaction.
+    const batch = Array.from({ length: 77 }, (_, i) => ({ id: `b${String(i).padStart(3, '0')}`, at: now + 100 + i, principal: 'p', principalKind: 'user', organization: 'built-in', clientId: 'c', tool: 'get_roles', outcome: 'error' as const, durationMs: i / 4, arguments: { i, s: 'é"\\' }, error: `e${i}` }))
+    await store.audit.insertMany(batch)
+    const stored = await store.audit.list({ tool: 'get_roles', limit: 500 })
+    t.same(stored.items.map(e => e.id), batch.map(e => e.id).reverse(), 'every event of a 77-event batch, once')
+    t.match(stored.items[0], { id: 'b076', principal: 'p', principalKind: 'user', clientId: 'c', outcome: 'error', durationMs: 19, arguments: { i: 76, s: 'é"\\' }, error: 'e76' })
+    const clash = [...Array.from({ length: 40 }, (_, i) => ({ ...batch[0], id: `c${i}` })), batch[5]]
+    await rejectsWith(t, store.audit.insertMany(clash), 'conflict', undefined, 'a batch with an id already stored is refused')
+    t.same((await store.audit.list({ tool: 'get_roles', limit: 500 })).items.length, 77, 'and none of it was kept')
+
     const a = await store.settings.getOrCreate('k', () => 'first')
     const b = await store.settings.getOrCreate('k', () => 'second')
     t.same([a, b], [{ value: 'first', created: true }, { value: 'first', created: false }])
@@ -221,4 +231,15 @@ test('PostgreSQL: two instances migrating and bootstrapping at once do not race'
   t.equal(printed.filter(l => /admin/.test(l) && /password/.test(l)).length, 1, 'the admin password is printed once')
   const migrations = await sql<{ name: string }>`select name from kysely_migration`.execute(db)
   t.equal(migrations.rows.length, 2)
+})
+
+test('uuidv7: RFC 9562 version 7, time first, unique', async (t) => {
+  const { uuidv7 } = await import('../../lib/crypto.js')
+  const at = Date.parse('2026-11-27T04:00:00.123Z')
+  const id = uuidv7(at)
+  t.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+  t.equal(parseInt(id.replace(/-/g, '').slice(0, 12), 16), at, 'the first 48 bits are the time in ms')
+  const many = Array.from({ length: 2000 }, (_, i) => uuidv7(at + i))
+  t.equal(new Set(many).size, many.length, 'no repeats (the pool is refilled on the way)')
+  t.same([...many].sort(), many, 'later times sort later')
 })
