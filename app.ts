@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { FastifyInstance, FastifyPluginAsync, FastifyServerOptions } from 'fastify'
+import { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify'
 import type { DestinationStream } from 'pino'
 import AutoLoad from '@fastify/autoload'
 import type { AppConfig } from './lib/config.js'
@@ -31,7 +31,7 @@ export function serverOptions (config: AppConfig, logStream?: DestinationStream)
     connectionTimeout: config.REQUEST_TIMEOUT,
     trustProxy: config.TRUST_PROXY,
     // One access-log line per request (plugins/request-log.ts) instead of Fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Request ids come from the server, never from the caller.
     requestIdHeader: false,
     genReqId: requestIds(),
