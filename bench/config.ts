@@ -26,6 +26,21 @@ export interface BenchSettings {
   hashSeconds: number
   /** Extra `node` arguments for the service (e.g. `--trace-gc`); none by default. */
   nodeArgs: string[]
+  /**
+   * Settings for the service on top of the bench's own (`KEY=VALUE,…`), to measure what one
+   * costs (e.g. `LOG_LEVEL=warn`); a changed run is not the issue's configuration.
+   */
+  serverEnv: Record<string, string>
+}
+
+function serverEnv (raw: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const pair of (raw ?? '').split(',').map(s => s.trim()).filter(Boolean)) {
+    const eq = pair.indexOf('=')
+    if (eq <= 0 || !/^[A-Z][A-Z0-9_]*$/.test(pair.slice(0, eq))) throw new Error(`BENCH_SERVER_ENV: "${pair}" is not KEY=VALUE`)
+    out[pair.slice(0, eq)] = pair.slice(eq + 1)
+  }
+  return out
 }
 
 function num (env: Record<string, string | undefined>, key: string, fallback: number, min: number): number {
@@ -51,7 +66,8 @@ export function benchSettings (env: Record<string, string | undefined>, defaultO
     serverLog: env.BENCH_SERVER_LOG !== undefined && env.BENCH_SERVER_LOG !== '' ? env.BENCH_SERVER_LOG : null,
     cpuProfDir: env.BENCH_CPU_PROF !== undefined && env.BENCH_CPU_PROF !== '' ? env.BENCH_CPU_PROF : null,
     hashSeconds: num(env, 'BENCH_HASH_SECONDS', 2, 0),
-    nodeArgs: (env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
+    nodeArgs: (env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
+    serverEnv: serverEnv(env.BENCH_SERVER_ENV)
   }
 }
 

@@ -10,7 +10,8 @@
  * BENCH_SCENARIOS (e.g. "1,7"), BENCH_PG (auto|off), BENCH_PG_URL, BENCH_OUT (folder for the
  * results; bench/), BENCH_SERVER_LOG (file for the service's log; /dev/null),
  * BENCH_CPU_PROF (folder: run the service under --cpu-prof), BENCH_HASH_SECONDS (2),
- * BENCH_NODE_ARGS (extra node arguments for the service, e.g. --trace-gc; none by default).
+ * BENCH_NODE_ARGS (extra node arguments for the service, e.g. --trace-gc; none by default),
+ * BENCH_SERVER_ENV (extra settings for the service, KEY=VALUE,…: to measure what one costs).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
@@ -83,7 +84,8 @@ async function startService (settings: BenchSettings, work: string, engine: 'sql
       IAM_BOOTSTRAP_CLIENT_SECRET: bootstrap.secret,
       // The token endpoint is rate-limited per client and IP; 50 connections from one address
       // would measure 429s. The limiter still runs on every request, only its bound is raised.
-      RATE_LIMIT_MAX: '1000000000'
+      RATE_LIMIT_MAX: '1000000000',
+      ...settings.serverEnv
     }
   })
   await waitReady(child, `${child.base}/health/ready`)
