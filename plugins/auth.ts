@@ -1,3 +1,4 @@
+import { hash, randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import fastifyBasicAuth from '@fastify/basic-auth'
 import type { FastifyRequest } from 'fastify'
@@ -35,6 +36,8 @@ const TOKEN_CACHE_MAX = 10_000
 
 /** A token whose subject checks passed is checked again at least this often, changes or not. */
 const RECHECK_MS = 60_000
+/** Verified Basic credentials kept (as salted hashes). */
+const BASIC_CACHE_MAX = 10_000
 
 interface VerifiedToken {
   claims: AccessTokenClaims
@@ -92,6 +95,10 @@ export default fp(async function auth (fastify) {
   const appScopes = new WeakMap<Application, ReadonlySet<string>>()
   // What the Basic validator found, per request.
   const basicResults = new WeakMap<FastifyRequest, Application>()
+  // Basic headers already verified (salted hash → principal and the auth generation it was
+  // found at); bounded and short-lived.
+  const basicSalt = randomBytes(16).toString('base64url')
+  const basicVerified = new BoundedCache<string, { principal: Principal, generation: number }>(BASIC_CACHE_MAX, RECHECK_MS)
   // The principal of an application acting for itself over Basic, per (immutable) application
   // object: a changed application is a new object. Shared by its requests, so read-only.
   const basicPrincipals = new WeakMap<Application, Principal>()
@@ -220,10 +227,22 @@ export default fp(async function auth (fastify) {
     return result.ok ? { ok: true, principal: result.principal } : invalid(result.description)
   }
 
-  async function basic (request: FastifyRequest): Promise<AuthResult> {
+  async function basic (request: FastifyRequest, header: string): Promise<AuthResult> {
     const refreshing = authState.ensureFresh()
     if (refreshing !== undefined) await refreshing
-    return await new Promise((resolve, reject) => {
+    // The same header verified before, and nothing changed since: the same principal, without
+    // parsing it again. Keyed by a salted hash: the cache never holds a secret.
+    const key = hash('sha256', `${basicSalt}${header}`, 'base64url')
+    const hit = basicVerified.get(key)
+    if (hit !== undefined && hit.generation === authState.generation) return { ok: true, principal: hit.principal }
+    const generation = authState.generation
+    const result = await parseBasic(request)
+    if (result.ok) basicVerified.set(key, { principal: result.principal, generation })
+    return result
+  }
+
+  function parseBasic (request: FastifyRequest): Promise<AuthResult> {
+    return new Promise((resolve, reject) => {
       // @fastify/basic-auth parses the header (RFC 7617) and calls `validate`; its reply
       // argument is only used for its own challenge, which is not configured.
       fastify.basicAuth(request, undefined as never, (err?: Error) => {
@@ -270,7 +289,7 @@ export default fp(async function auth (fastify) {
       const space = trimmed.search(/[ \t]/)
       const scheme = (space < 0 ? trimmed : trimmed.slice(0, space)).toLowerCase()
       if (scheme === 'bearer') return await bearer(request, space < 0 ? '' : trimmed.slice(space + 1).trim())
-      if (scheme === 'basic') return await basic(request)
+      if (scheme === 'basic') return await basic(request, header)
       return { ok: false, failure: { reason: 'invalid_token', description: 'unsupported authorization scheme' } }
     }
     const sessionId = readSessionCookie(request)
