@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream'
 import { test } from 'tap'
 import pino from 'pino'
-import { loggerOptions, redactLogObject } from '../../lib/logger.js'
+import { lazyChildLogger, loggerOptions, redactLogObject, requestIds } from '../../lib/logger.js'
 
 function capture (): { logger: pino.Logger, lines: () => Array<Record<string, unknown>> } {
   const out: string[] = []
@@ -51,4 +51,38 @@ test('through pino: log objects, child bindings and the req serializer', async (
   const [first, second] = lines()
   t.match(first, { reqId: 'r1', token: '[Redacted]', body: { password: '[Redacted]' }, access_token: '[Redacted]', msg: 'hello' })
   t.same(second.req, { method: 'GET', url: '/x?code=%5BRedacted%5D&y=1', remoteAddress: '127.0.0.1' })
+})
+
+test('request loggers: a pino child with the request id, made only when a line is written', async (t) => {
+  const { logger, lines } = capture()
+  let children = 0
+  // Counts children made of the root logger (pino's children inherit this property).
+  const child = logger.child
+  logger.child = function (this: pino.Logger, ...args: Parameters<typeof child>) {
+    if (this === logger) children++
+    return child.apply(this, args)
+  } as typeof logger.child
+  const log = lazyChildLogger(logger, { reqId: 'r1' }, {})
+  t.equal(log.level, 'info')
+  log.debug('below the level')
+  log.trace({ x: 1 }, 'below the level')
+  t.equal(children, 0, 'nothing written: no child made')
+  log.info({ token: 'secret-value' }, 'hello')
+  log.warn('again')
+  t.equal(children, 1, 'made once, on the first line written')
+  const [first, second] = lines()
+  t.match(first, { reqId: 'r1', token: '[Redacted]', msg: 'hello', level: 30 })
+  t.match(second, { reqId: 'r1', msg: 'again', level: 40 })
+  log.child({ tool: 'x' }).error('from a grandchild')
+  t.match(lines()[2], { reqId: 'r1', tool: 'x', msg: 'from a grandchild' })
+  log.level = 'debug'
+  log.debug('now enabled')
+  t.match(lines()[3], { msg: 'now enabled', level: 20 })
+  t.equal(lazyChildLogger(logger, { reqId: 'r2' }, { level: 'warn' }).level, 'warn', 'a route with its own level gets a real child at once')
+
+  const next = requestIds()
+  const ids = [next(), next(), next()]
+  t.equal(new Set(ids).size, 3)
+  t.match(ids[0], /^[A-Za-z0-9_-]{8}-0$/)
+  t.not(requestIds()().split('-')[0], ids[0].split('-')[0], 'another process start, another prefix')
 })
