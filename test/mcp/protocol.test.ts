@@ -3,7 +3,7 @@ import fc from 'fast-check'
 import {
   acceptsJson, allowsBatches, classify, errorBody, isJsonContentType, isSupportedVersion, resultBody, transportRefusal
 } from '../../lib/mcp/protocol.js'
-import { ToolListPages, decodeToolsCursor, encodeToolsCursor } from '../../lib/mcp/list.js'
+import { ToolListPages, asciiJson, decodeToolsCursor, encodeToolsCursor } from '../../lib/mcp/list.js'
 
 test('classify: any JSON value is a request, a notification, a response or invalid — never a throw', async (t) => {
   fc.assert(fc.property(fc.jsonValue(), (value) => {
@@ -89,12 +89,24 @@ test('tools/list pages: cursors we made, every tool once, in order', async (t) =
   fc.assert(fc.property(fc.string(), (s) => { const d = decodeToolsCursor(s); return d === undefined || (Number.isInteger(d) && d >= 1) }))
 })
 
+test('asciiJson: the same JSON value, in ASCII only', async (t) => {
+  for (const value of [{ d: 'é — “quoted” 😀 \u2028', n: 1 }, ['\u007f', '\u0080', '\uffff'], 'plain', { nested: { x: ['ß'] } }]) {
+    const text = asciiJson(value)
+    t.ok([...text].every(c => c.charCodeAt(0) < 0x7f), 'only ASCII')
+    t.same(JSON.parse(text), value)
+  }
+  t.equal(asciiJson({ a: 'b' }), '{"a":"b"}', 'ASCII text is written as JSON.stringify writes it')
+  fc.assert(fc.property(fc.jsonValue(), (v) => { const text = asciiJson(v); return [...text].every(c => c.charCodeAt(0) < 0x7f) && JSON.stringify(JSON.parse(text)) === JSON.stringify(v) }))
+})
+
 test('tools/list answers: any id framed exactly; small integer ids kept whole, within a budget', async (t) => {
   // Non-ASCII descriptions: the answer is UTF-8 bytes, framed without re-encoding.
   const visible = [{ descriptor: { name: 'é', description: 'a — b' } }]
   const pages = new ToolListPages<{ descriptor: unknown }>()
   for (const id of [0, 1, 15, 16, -1, 1.5, 'é', 'a"b', '', 2 ** 53]) {
-    const answer = JSON.parse(pages.answer(visible, undefined, id)?.toString('utf8') ?? 'null')
+    const bytes = pages.answer(visible, undefined, id)
+    t.ok(typeof id !== 'number' || bytes?.every(b => b < 0x80), 'the page itself is ASCII bytes')
+    const answer = JSON.parse(bytes?.toString('utf8') ?? 'null')
     t.same(answer, { jsonrpc: '2.0', id, result: { tools: [{ name: 'é', description: 'a — b' }] } }, `id ${JSON.stringify(id)}`)
   }
   t.equal(pages.answer(visible, undefined, 1), pages.answer(visible, undefined, 1), 'id 1: the same bytes again')
