@@ -111,13 +111,14 @@ class LazyChildLogger implements FastifyBaseLogger {
 
   get level (): string { return this.made?.level ?? this.parent.level }
   set level (level: string) { this.real.level = level }
-  fatal: LogFn = (...args: Parameters<LogFn>) => { this.log('fatal', args) }
-  error: LogFn = (...args: Parameters<LogFn>) => { this.log('error', args) }
-  warn: LogFn = (...args: Parameters<LogFn>) => { this.log('warn', args) }
-  info: LogFn = (...args: Parameters<LogFn>) => { this.log('info', args) }
-  debug: LogFn = (...args: Parameters<LogFn>) => { this.log('debug', args) }
-  trace: LogFn = (...args: Parameters<LogFn>) => { this.log('trace', args) }
-  silent: LogFn = () => {}
+  // Methods on the prototype, not arrow fields: one of these is made per request.
+  fatal (...args: Parameters<LogFn>): void { this.log('fatal', args) }
+  error (...args: Parameters<LogFn>): void { this.log('error', args) }
+  warn (...args: Parameters<LogFn>): void { this.log('warn', args) }
+  info (...args: Parameters<LogFn>): void { this.log('info', args) }
+  debug (...args: Parameters<LogFn>): void { this.log('debug', args) }
+  trace (...args: Parameters<LogFn>): void { this.log('trace', args) }
+  silent (): void {}
   child (bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
     return this.real.child(bindings, options)
   }
