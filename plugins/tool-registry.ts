@@ -215,11 +215,6 @@ export default fp<ToolRegistryOptions>(async function toolRegistry (fastify, opt
     count: (tool: string, outcome: string) => { toolCalls.inc(tool, outcome) },
     cache: new ReadCache<CallToolResult>(fastify.config.READ_CACHE_TTL)
   }
-  // Other instances' writes reach this one as change events: whatever they touched, cached
-  // reads are no longer current.
-  const noteChange = (): void => { fastify.store.noteChange() }
-  fastify.store.changes.on('change', noteChange)
-  fastify.addHook('onClose', async () => { fastify.store.changes.off('change', noteChange) })
   fastify.decorate('callTool', function (principal: Principal, name: string, args: Record<string, unknown>, log: FastifyBaseLogger = fastify.log) {
     return callTool(deps, principal, name, args, log)
   })

@@ -1053,18 +1053,18 @@ export class Store {
    */
   constructor (db: DB, readonly engine: Engine, readonly durable: () => Promise<void> = async () => {}) {
     this.db = db.withPlugin(new WriteCounter(() => { this.writes++ }))
+    // Change events: this instance's (after their commit) and, replayed from the feed, the
+    // other instances' writes, which nothing else here would see.
+    this.changes.on('change', () => { this.writes++ })
   }
 
   /**
    * Moves after every write through this store that tools can read back (the append-only
    * logs — audit events, the change feed, login failures — excepted), and after every
-   * transaction ends: a result read before it moved may be stale. Other instances' writes
-   * are not seen here (see `noteChange`).
+   * transaction ends, and on every change event: a result read before it moved may be stale.
+   * Other instances' writes that the change feed does not carry are not seen here.
    */
   get generation (): number { return this.writes }
-
-  /** Counts a change this store did not make (another instance's, heard through the feed). */
-  noteChange (): void { this.writes++ }
 
   /** Loads (or creates, once for every instance) the key that client-secret digests use. */
   async init (): Promise<void> {

@@ -68,7 +68,7 @@ test('the store counts writes, not reads or log appends', async (t) => {
   await store.transaction(async () => {})
   t.ok(store.generation > g, 'so does the end of any transaction')
   g = store.generation
-  store.noteChange()
+  store.changes.emit('change', { id: 'remote', at: Date.now(), kind: 'user.changed', ref: 'x' })
   t.equal(store.generation, g + 1, 'and a change heard from another instance')
 })
 
