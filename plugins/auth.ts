@@ -5,7 +5,9 @@ import type { FastifyRequest } from 'fastify'
 import type { AuthFailure, AuthResult, Principal } from '../lib/principal.js'
 import type { Application, Session, User } from '../lib/storage/models.js'
 import { StoreError } from '../lib/storage/errors.js'
-import { expandScopes, parseScope } from '../lib/scopes.js'
+import { parseScope } from '../lib/scopes.js'
+import { grantableScopes, mayActForItself } from '../lib/auth/policy.js'
+import { decodeFormComponent } from '../lib/oauth/client-auth.js'
 import { BoundedCache } from '../lib/oauth/bounded-cache.js'
 import { BUILT_IN } from '../lib/bootstrap.js'
 import { isForeignOrigin, readSessionCookie } from '../lib/session.js'
@@ -115,7 +117,8 @@ export default fp(async function auth (fastify) {
         const [id, secret] = [decodeFormComponent(clientId), decodeFormComponent(clientSecret)]
         if (id !== clientId || secret !== clientSecret) app = await authState.authenticateClient(id, secret)
       }
-      if (app === undefined || app.isDisabled) throw new InvalidClient('invalid client credentials')
+      // Right credentials of an application that may not act for itself are refused the same way.
+      if (app === undefined || !mayActForItself(app)) throw new InvalidClient('invalid client credentials')
       basicResults.set(request, app)
     }
   })
@@ -123,7 +126,7 @@ export default fp(async function auth (fastify) {
   function scopesOf (app: Application): ReadonlySet<string> {
     let scopes = appScopes.get(app)
     if (scopes === undefined) {
-      scopes = new Set(expandScopes(app.scopes, tools.scopes))
+      scopes = new Set(grantableScopes(app, tools.scopes, 'self'))
       appScopes.set(app, scopes)
     }
     return scopes
@@ -197,6 +200,7 @@ export default fp(async function auth (fastify) {
     let principal: Principal
     if (claims.sub_kind === 'application') {
       if (client.id !== claims.sub) return { ok: false, description: 'the token subject does not match its client' }
+      if (!mayActForItself(client)) return { ok: false, description: 'the client may no longer act for itself' }
       principal = { ...applicationPrincipal(client, 'bearer'), scopes }
     } else {
       const user = authState.peekUser(claims.sub) ?? await authState.user(claims.sub)
@@ -298,13 +302,3 @@ export default fp(async function auth (fastify) {
     return { ok: false, failure: { reason: 'missing' } }
   })
 }, { name: 'auth', dependencies: ['config', 'storage', 'public-url', 'keys', 'auth-state', 'cookie', 'tool-registry'], fastify: '5.x' })
-
-/** Undoes application/x-www-form-urlencoded encoding (RFC 6749 §2.3.1), or returns the value as is. */
-function decodeFormComponent (value: string): string {
-  if (!value.includes('%') && !value.includes('+')) return value
-  try {
-    return decodeURIComponent(value.replace(/\+/g, ' '))
-  } catch {
-    return value
-  }
-}

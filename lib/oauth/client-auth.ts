@@ -16,10 +16,10 @@ export function authorizationScheme (request: FastifyRequest): string | undefine
 }
 
 /**
- * RFC 6749 §2.3 client authentication at an OAuth endpoint: HTTP Basic (through the same
- * checks as `/api/mcp`), or `client_id` + `client_secret` in the body, or a public client
- * naming itself by `client_id` alone. One method only; a disabled or unknown client, or a
- * wrong secret, is `invalid_client`.
+ * RFC 6749 §2.3 client authentication at an OAuth endpoint: HTTP Basic, or `client_id` +
+ * `client_secret` in the body, or a public client naming itself by `client_id` alone. One
+ * method only; a disabled or unknown client, or a wrong secret, is `invalid_client`. This
+ * says who the client is, not that it may act for itself (lib/auth/policy.ts decides that).
  */
 export async function authenticateClient (fastify: FastifyInstance, request: FastifyRequest, params: Readonly<Record<string, string | undefined>>): Promise<AuthenticatedClient> {
   const { authState } = fastify
@@ -28,11 +28,17 @@ export async function authenticateClient (fastify: FastifyInstance, request: Fas
   const bodySecret = params.client_secret
   if (scheme === 'basic') {
     if (bodySecret !== undefined) throw new OAuthError('invalid_request', 'use one client authentication method, not several')
-    const result = await fastify.authenticate(request)
-    if (!result.ok || result.principal.clientId === null) throw new OAuthError('invalid_client', 'client authentication failed')
-    if (bodyId !== undefined && bodyId !== result.principal.clientId) throw new OAuthError('invalid_request', 'client_id does not match the authenticated client')
-    const client = await authState.application(result.principal.clientId)
+    const credentials = basicCredentials(request.headers.authorization ?? '')
+    if (credentials === undefined) throw new OAuthError('invalid_client', 'client authentication failed')
+    await authState.ensureFresh()
+    let client = await authState.authenticateClient(credentials.id, credentials.secret)
+    if (client === undefined) {
+      // RFC 6749 §2.3.1 form-encodes both before Basic; curl -u and most clients do not.
+      const [id, secret] = [decodeFormComponent(credentials.id), decodeFormComponent(credentials.secret)]
+      if (id !== credentials.id || secret !== credentials.secret) client = await authState.authenticateClient(id, secret)
+    }
     if (client === undefined || client.isDisabled) throw new OAuthError('invalid_client', 'client authentication failed')
+    if (bodyId !== undefined && bodyId !== client.clientId) throw new OAuthError('invalid_request', 'client_id does not match the authenticated client')
     return { client, method: 'client_secret_basic' }
   }
   if (bodyId === undefined || bodyId === '') throw new OAuthError('invalid_client', 'client authentication is required')
@@ -47,6 +53,32 @@ export async function authenticateClient (fastify: FastifyInstance, request: Fas
     throw new OAuthError('invalid_client', 'client authentication failed')
   }
   return { client, method: 'none' }
+}
+
+// RFC 7617 with RFC 7235's lax whitespace, as @fastify/basic-auth parses it on /api/mcp.
+const BASIC_HEADER = /^[ \t]*basic[ \t]+([\w.~+/-]+=*)[ \t]*$/i
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1F\x7F]/
+
+/** The user-id and password of an HTTP Basic header, undecoded; undefined when malformed. */
+export function basicCredentials (header: string): { id: string, secret: string } | undefined {
+  const match = BASIC_HEADER.exec(header)
+  if (match === null) return undefined
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8')
+  if (CONTROL.test(decoded)) return undefined
+  const colon = decoded.indexOf(':')
+  if (colon < 0) return undefined
+  return { id: decoded.slice(0, colon), secret: decoded.slice(colon + 1) }
+}
+
+/** Undoes application/x-www-form-urlencoded encoding (RFC 6749 §2.3.1), or returns the value as is. */
+export function decodeFormComponent (value: string): string {
+  if (!value.includes('%') && !value.includes('+')) return value
+  try {
+    return decodeURIComponent(value.replace(/\+/g, ' '))
+  } catch {
+    return value
+  }
 }
 
 /** The client id a request names (Basic user-id or body `client_id`), for rate limiting only. */

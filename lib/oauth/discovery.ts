@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { Application } from '../storage/models.js'
-import { expandScopes, OIDC_SCOPES, sortScopes } from '../scopes.js'
+import { OIDC_SCOPES, sortScopes } from '../scopes.js'
+import { grantableScopes } from '../auth/policy.js'
 import { JWT_ALGORITHM } from '../jwt.js'
 
 /** Where each OAuth endpoint lives under `{base}` (Casdoor-compatible paths, DESIGN.md). */
@@ -24,13 +25,11 @@ export function advertisedScopes (toolScopes: ReadonlySet<string>): string[] {
 }
 
 /**
- * What one application may be granted: its scopes expanded against the tools' (aliases never
- * appear), plus the OIDC scopes when it may run a user flow.
+ * What one application's documents advertise: what it may be granted (aliases never appear),
+ * with the OIDC scopes when it may run a user flow.
  */
 export function applicationScopes (app: Application, toolScopes: ReadonlySet<string>): string[] {
-  const scopes = expandScopes(app.scopes, toolScopes)
-  if (app.grantTypes.includes('authorization_code')) scopes.push(...OIDC_SCOPES)
-  return sortScopes(scopes)
+  return grantableScopes(app, toolScopes, app.grantTypes.includes('authorization_code') ? 'user' : 'self')
 }
 
 export const ProtectedResourceMetadataSchema = Type.Object({

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { Application } from '../storage/models.js'
-import { OIDC_SCOPES, expandScopes, isAlias, parseScope, sortScopes } from '../scopes.js'
+import { isAlias, parseScope } from '../scopes.js'
+import { grantableScopes } from '../auth/policy.js'
 
 /** RFC 7591 §2 client metadata (the fields this service keeps or checks; others are ignored). */
 export const ClientMetadataSchema = Type.Object({
@@ -109,7 +110,8 @@ export function clientInformation (client: Application, known: ReadonlySet<strin
     grant_types: client.grantTypes,
     response_types: ['code'],
     token_endpoint_auth_method: client.tokenEndpointAuthMethod,
-    scope: sortScopes([...OIDC_SCOPES, ...expandScopes(client.scopes, known)]).join(' '),
+    // A registered client only ever runs user flows.
+    scope: grantableScopes(client, known, 'user').join(' '),
     registration_client_uri: registrationClientUri,
     registration_access_token: registrationAccessToken
   }

@@ -2,19 +2,20 @@ import type { GrantHandler } from '../grants.js'
 import { OAuthError } from '../errors.js'
 import { audienceFor } from '../resource.js'
 import { expandScopes, isAlias, OIDC_SCOPES, parseScope } from '../../scopes.js'
+import { grantableScopes, mayActForItself } from '../../auth/policy.js'
 
 /**
- * RFC 6749 §4.4: an application acting for itself. Requested scopes (aliases expanded) must all
- * be ones the application may be granted, else `invalid_scope`; no scope means everything it
- * may be granted. OIDC scopes belong to user flows and are never granted here (dropped). No
- * refresh token (§4.4.3).
+ * RFC 6749 §4.4: an application acting for itself, when the policy lets it. Requested scopes
+ * (aliases expanded) must all be ones the application may be granted, else `invalid_scope`; no
+ * scope means everything it may be granted. OIDC scopes belong to user flows and are never
+ * granted here (dropped). No refresh token (§4.4.3).
  */
 export const clientCredentialsGrant: GrantHandler = async ({ fastify, client, params, resources, base }) => {
-  if (client.tokenEndpointAuthMethod === 'none') {
-    throw new OAuthError('unauthorized_client', 'a public client cannot use client_credentials')
+  if (!mayActForItself(client)) {
+    throw new OAuthError('unauthorized_client', 'this client may not act for itself (client_credentials)')
   }
   const known = fastify.tools.scopes
-  const allowed = new Set(expandScopes(client.scopes, known))
+  const allowed = new Set(grantableScopes(client, known, 'self'))
   const requested = parseScope(params.scope).filter(s => !(OIDC_SCOPES as readonly string[]).includes(s))
   let granted: string[]
   if (params.scope === undefined || params.scope.trim() === '') {
