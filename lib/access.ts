@@ -1,7 +1,8 @@
 import type { Principal } from './principal.js'
 import { ToolError } from './tool.js'
 import { BOOTSTRAP_APPLICATION, BUILT_IN } from './bootstrap.js'
-import { expandScopes } from './scopes.js'
+import type { Application } from './storage/models.js'
+import { missingToChangeApplication } from './auth/policy.js'
 
 /*
  * Object-level permissions of the IAM's tools, on top of scopes — the one place that knows them.
@@ -181,17 +182,13 @@ export function assertGlobalAdmin (principal: Principal, what: string): void {
 }
 
 /**
- * An application may be given only scopes the caller itself holds on this request: an agent
- * whose token carries `application:write` cannot mint a client with wider scopes and so escape
- * its own grant (an application acting for itself cannot widen its own scopes either). Aliases
- * are expanded against the known tool scopes; OIDC scopes are always grantable; a login session
- * (unrestricted) may grant any scope.
+ * Throws `forbidden` unless the caller holds every scope the application may be granted (as
+ * it will be after the change): creating it, changing its scopes, grant types or redirect
+ * URIs, or rotating its secret would otherwise hand out more than the caller holds.
  */
-export function assertGrantableScopes (principal: Principal, requested: readonly string[], known: ReadonlySet<string>): void {
-  if (principal.scopes === null) return
-  const held = principal.scopes
-  const missing = expandScopes(requested, known).filter(s => !held.has(s))
+export function assertMayChangeApplication (principal: Principal, app: Pick<Application, 'scopes'>, known: ReadonlySet<string>): void {
+  const missing = missingToChangeApplication(principal.scopes, app, known)
   if (missing.length > 0) {
-    throw forbidden(`you cannot grant scopes you do not hold yourself: ${missing.join(', ')}`)
+    throw forbidden(`you cannot create or change an application that may be granted scopes you do not hold yourself: ${missing.join(', ')}`)
   }
 }

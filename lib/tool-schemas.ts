@@ -6,8 +6,6 @@ import { MAX_LIMIT } from './storage/paging.js'
 import { OIDC_SCOPES, isAlias } from './scopes.js'
 import { ToolError, type SigningKeyInfo } from './tool.js'
 import { checkRedirectUri } from './oauth/registration.js'
-import { assertGrantableScopes } from './access.js'
-import type { Principal } from './principal.js'
 import type { Store } from './storage/store.js'
 import { StoreError } from './storage/errors.js'
 
@@ -329,15 +327,14 @@ export function checkRedirectUris (uris: readonly string[]): void {
 }
 
 /**
- * What an application may be granted: known tool scopes, the aliases, and the OIDC scopes —
- * and, through `assertGrantableScopes`, only what the caller holds.
+ * What an application may be granted: known tool scopes, the aliases, and the OIDC scopes
+ * (whether the caller may hand them out is `assertMayChangeApplication`'s question).
  */
-export function checkApplicationScopes (principal: Principal, scopes: readonly string[], known: ReadonlySet<string>): void {
+export function checkApplicationScopes (scopes: readonly string[], known: ReadonlySet<string>): void {
   const unknown = scopes.filter(s => !isAlias(s) && !(OIDC_SCOPES as readonly string[]).includes(s) && !known.has(s))
   if (unknown.length > 0) {
     throw new ToolError('invalid', `scopes: unknown scope ${unknown.map(s => JSON.stringify(s)).join(', ')}; use tool scopes such as "user:read", the aliases read, write, admin, or openid, profile, email`)
   }
-  assertGrantableScopes(principal, scopes, known)
 }
 
 /** A permission's roles must be existing roles of its own organization. */

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import { ToolError, defineTool } from '../lib/tool.js'
-import { assertCanCreate } from '../lib/access.js'
+import { assertCanCreate, assertMayChangeApplication } from '../lib/access.js'
 import { AppScope, ApplicationSchema, DisplayName, GrantType, RedirectUri, Slug, applicationOut, checkApplicationScopes, checkRedirectUris } from '../lib/tool-schemas.js'
 
 export default defineTool({
@@ -25,7 +25,8 @@ export default defineTool({
   async handler (input, { principal, store, knownScopes }) {
     assertCanCreate(principal, 'application', input.owner)
     checkRedirectUris(input.redirectUris ?? [])
-    checkApplicationScopes(principal, input.scopes ?? [], knownScopes)
+    checkApplicationScopes(input.scopes ?? [], knownScopes)
+    assertMayChangeApplication(principal, { scopes: input.scopes ?? [] }, knownScopes)
     if (input.grantTypes?.includes('authorization_code') === true && (input.redirectUris ?? []).length === 0) {
       throw new ToolError('invalid', 'redirectUris: the authorization_code grant needs at least one redirect URI')
     }

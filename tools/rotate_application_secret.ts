@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import { defineTool } from '../lib/tool.js'
-import { assertChangeable } from '../lib/access.js'
+import { assertChangeable, assertMayChangeApplication } from '../lib/access.js'
 import { ApplicationSchema, Id, applicationOut } from '../lib/tool-schemas.js'
 
 export default defineTool({
@@ -14,8 +14,10 @@ export default defineTool({
     clientSecret: Type.String({ description: 'the new secret, shown only now' })
   }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
-  async handler (input, { principal, store }) {
+  async handler (input, { principal, store, knownScopes }) {
     assertChangeable(principal, 'application', input.id)
+    // The new secret is the application's whole grant: only for someone who holds all of it.
+    assertMayChangeApplication(principal, await store.applications.get(input.id), knownScopes)
     const { application, clientSecret } = await store.applications.rotateSecret(input.id)
     return { application: applicationOut(application), clientSecret }
   }

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import { ToolError, defineTool } from '../lib/tool.js'
-import { assertChangeable, forbidden, isBootstrapApplication } from '../lib/access.js'
+import { assertChangeable, assertMayChangeApplication, forbidden, isBootstrapApplication } from '../lib/access.js'
 import { AppScope, ApplicationSchema, DisplayName, GrantType, Id, RedirectUri, applicationOut, checkApplicationScopes, checkRedirectUris } from '../lib/tool-schemas.js'
 
 export default defineTool({
@@ -22,10 +22,13 @@ export default defineTool({
     assertChangeable(principal, 'application', id)
     if (patch.isDisabled === true && isBootstrapApplication(id)) throw forbidden('the bootstrap application cannot be disabled')
     if (patch.redirectUris !== undefined) checkRedirectUris(patch.redirectUris)
-    if (patch.scopes !== undefined) checkApplicationScopes(principal, patch.scopes, knownScopes)
-    if (patch.grantTypes !== undefined || patch.redirectUris !== undefined) {
-      // Only a change to either is checked: the grant needs somewhere to send the code.
+    if (patch.scopes !== undefined) checkApplicationScopes(patch.scopes, knownScopes)
+    if (patch.scopes !== undefined || patch.grantTypes !== undefined || patch.redirectUris !== undefined) {
       const current = await store.applications.get(id)
+      // New ways in (a grant type, a redirect URI) or wider scopes are handed out only by
+      // someone who holds all it may be granted.
+      assertMayChangeApplication(principal, { scopes: patch.scopes ?? current.scopes }, knownScopes)
+      // The grant needs somewhere to send the code.
       const grantTypes = patch.grantTypes ?? current.grantTypes
       const redirectUris = patch.redirectUris ?? current.redirectUris
       if (grantTypes.includes('authorization_code') && redirectUris.length === 0) {
