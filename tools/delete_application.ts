@@ -13,15 +13,8 @@ export default defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
   async handler (input, { principal, store }) {
     assertDeletable(principal, 'application', input.id)
+    // The store revokes its tokens with it.
     const application = await store.applications.delete(input.id)
-    await store.tokens.revokeBySubject(application.id)
-    // Tokens users got through this client: page through them by client id.
-    let cursor: string | undefined
-    do {
-      const page = await store.tokens.list({ clientId: application.clientId, limit: 500, cursor })
-      for (const token of page.items) if (token.revokedAt === null) await store.tokens.revoke(token.id)
-      cursor = page.nextCursor
-    } while (cursor !== undefined)
     return { application: applicationOut(application) }
   }
 })

@@ -407,13 +407,33 @@ export class ApplicationRepository {
     return { application: await this.get(id), clientSecret }
   }
 
+  /**
+   * Deletes the application and, in the same transaction, revokes the live tokens it holds
+   * (acting for itself) and those users got through it: whichever way it is deleted (the
+   * tool, RFC 7592), nothing it issued keeps working.
+   */
   async delete (id: string): Promise<Application> {
     const app = await this.get(id)
+    const changes: Array<[ChangeKind, string]> = []
     await this.store.transaction(async (trx) => {
+      const now = Date.now()
+      const tokens = await trx.selectFrom('tokens').select('id')
+        .where(eb => eb.or([eb('subject', '=', app.id), eb('client_id', '=', app.clientId)]))
+        .where('revoked_at', 'is', null).where('expires_at', '>', now).execute()
+      if (tokens.length > 0) {
+        await trx.updateTable('tokens').set({ revoked_at: now })
+          .where(eb => eb.or([eb('subject', '=', app.id), eb('client_id', '=', app.clientId)]))
+          .where('revoked_at', 'is', null).where('expires_at', '>', now).execute()
+      }
+      for (const token of tokens) {
+        changes.push(['token.revoked', token.id])
+        await this.store.changes.insert(trx, 'token.revoked', token.id)
+      }
       await trx.deleteFrom('applications').where('id', '=', id).execute()
       await this.store.changes.insert(trx, 'application.changed', app.clientId)
     })
-    this.store.changes.emitAll([['application.changed', app.clientId]])
+    changes.push(['application.changed', app.clientId])
+    this.store.changes.emitAll(changes)
     return app
   }
 

@@ -117,6 +117,8 @@ test('bearer tokens: what is accepted and every attack refused', async (t) => {
     await app.store.users.update('acme/carol', { isForbidden: false })
     t.equal((await who(`Bearer ${userToken}`)).status, 200, 'allowed again')
 
+    // Through another client: deleting acme-app below revokes what users got through it.
+    const viaBootstrap = (await issue({ subject: 'acme/carol', subjectKind: 'user' })).access_token
     await app.store.applications.update('acme/acme-app', { isDisabled: true })
     t.equal((await who(`Bearer ${userToken}`)).status, 401, 'disabled client: its users\' tokens stop')
     t.equal((await who(`Bearer ${appToken}`)).status, 401, 'disabled application')
@@ -137,7 +139,8 @@ test('bearer tokens: what is accepted and every attack refused', async (t) => {
     await app.store.users.create({ owner: 'acme', name: 'carol', password: 'another-password' })
     await app.store.applications.create({ owner: 'acme', name: 'acme-app', clientId: 'acme-client', scopes: ['read'], grantTypes: ['client_credentials'] })
     t.equal((await who(`Bearer ${appToken}`)).status, 401, 'a re-created application does not inherit the old tokens')
-    const res = await who(`Bearer ${userToken}`)
+    t.match((await who(`Bearer ${userToken}`)).body.failure.description, /revoked/, 'deleting the application revoked the tokens users got through it')
+    const res = await who(`Bearer ${viaBootstrap}`)
     t.equal(res.status, 401, 'nor does a re-created user')
     t.match(res.body.failure.description, /predates/)
   })
