@@ -67,6 +67,8 @@ ${hidden(input.csrfToken, input.request)}
 
 export interface ConsentPageInput {
   clientName: string
+  /** The organization that owns the client: who stands behind it. */
+  organization: string
   /** Where the client receives the answer (host and port), so the person can check it. */
   redirectHost: string
   /** The client registered itself: its name is its own claim. */
@@ -87,6 +89,7 @@ export function consentPage (input: ConsentPageInput): string {
   const identity = input.scopes.filter(isIdentityScope)
   const access = input.scopes.filter(s => !isIdentityScope(s))
   return layout('Allow access?', html`<h1 id="title">Allow <strong>${input.clientName}</strong> to use your account?</h1>
+<p class="owner">An application of the organization <strong>${input.organization}</strong></p>
 <p class="who">Signed in as <strong>${input.userLabel}</strong></p>
 <p class="lead">It will act as you, never beyond what your own role allows, and receives the answer at <code>${input.redirectHost}</code>.</p>
 ${input.unverified ? html`<p class="note">This application registered itself, so its name is its own claim. Continue only if you started this sign-in.</p>` : ''}

@@ -75,6 +75,7 @@ legend { font-weight: 600; padding: 0; margin: 0 0 .5rem; }
 .scopes .what { display: block; }
 .scopes code { display: inline-block; margin-top: .125rem; }
 .group { margin: 1rem 0 .375rem; font-size: .8125rem; font-weight: 600; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
+.owner { margin: .25rem 0 0; font-size: .875rem; color: var(--muted); overflow-wrap: anywhere; }
 .who { padding: .625rem .75rem; background: var(--code-bg); border-radius: 8px; margin: .75rem 0 1rem; font-size: .875rem; overflow-wrap: anywhere; }
 .note { border-left: 4px solid var(--note-border); background: var(--note-bg); padding: .625rem .75rem; border-radius: 6px; font-size: .875rem; }
 .field .hint { margin: .375rem 0 0; }

@@ -1,7 +1,5 @@
 import { randomToken, safeEqual, secretDigest } from '../crypto.js'
-import type { Application } from '../storage/models.js'
 import type { Store } from '../storage/store.js'
-import { OIDC_SCOPES, expandScopes } from '../scopes.js'
 
 /**
  * A validated authorization request, as the login and consent forms carry it between the
@@ -44,14 +42,6 @@ export function openRequest (secret: string, sealed: unknown, now = Date.now()):
   } catch {
     return undefined
   }
-}
-
-/**
- * The scopes a client may be granted in a user flow: its own (aliases expanded against the
- * tools' scopes) plus the OIDC scopes, which are about the person and always theirs to give.
- */
-export function allowedScopes (client: Application, known: ReadonlySet<string>): Set<string> {
-  return new Set([...expandScopes(client.scopes, known), ...OIDC_SCOPES])
 }
 
 /** `redirectUri` with the response parameters added (RFC 6749 §4.1.2, RFC 9207 `iss`). */

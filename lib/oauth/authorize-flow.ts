@@ -9,8 +9,9 @@ import { isValidChallenge } from './pkce.js'
 import { audienceFor } from './resource.js'
 import { OAuthError } from './errors.js'
 import { isUnavailable } from '../storage/errors.js'
+import { grantableScopes, mayRedirectAuthorizeError } from '../auth/policy.js'
 import {
-  REQUEST_LIFETIME_MS, allowedScopes, issueCode, openRequest, redirectOrigin, redirectWith, sealRequest,
+  REQUEST_LIFETIME_MS, issueCode, openRequest, redirectOrigin, redirectWith, sealRequest,
   type AuthorizationRequest
 } from './authorization-request.js'
 
@@ -66,6 +67,11 @@ export function expiredPage (): PageError {
   return { status: 400, title: 'This page has expired', message: 'This sign-in page is no longer valid. Start again from the application.', code: 'invalid_request' }
 }
 
+/** An error the client is not told about (see `mayRedirectAuthorizeError`): the person is. */
+export function refusedPage (error: string, description: string): PageError {
+  return { status: 400, title: 'The request was refused', message: `The application's sign-in request could not be completed: ${description}.`, code: error }
+}
+
 export function csrfPage (): PageError {
   return { status: 403, title: 'The form could not be verified', message: 'The form was sent without a valid security token (it may have been open too long, or cookies may be blocked). Start again from the application.', code: 'invalid_request' }
 }
@@ -73,7 +79,7 @@ export function csrfPage (): PageError {
 /**
  * Checks an authorization request (RFC 6749 §4.1.1, OAuth 2.1, RFC 7636, RFC 8707). Until the
  * client and its redirect URI are known to be good, errors are pages; after that they go back
- * to the client (with `state` and `iss`).
+ * to the client (with `state` and `iss`) when the policy allows it before any page of ours.
  */
 export async function validateAuthorizeQuery (fastify: FastifyInstance, request: FastifyRequest, query: AuthorizeQuery): Promise<Validation> {
   const base = fastify.publicBase(request)
@@ -95,10 +101,10 @@ export async function validateAuthorizeQuery (fastify: FastifyInstance, request:
     return { ok: false, page: badRedirectPage() }
   }
 
-  const fail = (error: string, description: string): Validation => ({
-    ok: false,
-    redirect: redirectWith(redirectUri, { error, error_description: description, state: query.state, iss: base })
-  })
+  // No page of ours has been shown in this flow yet: nothing before this request proves a person.
+  const fail = (error: string, description: string): Validation => mayRedirectAuthorizeError(client, false)
+    ? { ok: false, redirect: redirectWith(redirectUri, { error, error_description: description, state: query.state, iss: base }) }
+    : { ok: false, page: refusedPage(error, description) }
 
   if (query.request !== undefined) return fail('request_not_supported', 'request objects are not supported')
   if (query.request_uri !== undefined) return fail('request_uri_not_supported', 'request_uri is not supported')
@@ -122,7 +128,7 @@ export async function validateAuthorizeQuery (fastify: FastifyInstance, request:
   for (const p of prompt) if (!PROMPTS.has(p)) return fail('invalid_request', `unsupported prompt value "${p}"`)
   if (prompt.has('none') && prompt.size > 1) return fail('invalid_request', 'prompt=none cannot be combined with other values')
 
-  const allowed = allowedScopes(client, fastify.tools.scopes)
+  const allowed = new Set(grantableScopes(client, fastify.tools.scopes, 'user'))
   // Unknown scopes (offline_access, …) are dropped; aliases are expanded; the token response says what was granted.
   const asked = query.scope === undefined ? [...allowed] : expandScopes(parseScope(query.scope), fastify.tools.scopes, true)
   const scopes = sortScopes(asked.filter(s => allowed.has(s)))
@@ -195,11 +201,13 @@ export function renderLogin (fastify: FastifyInstance, request: FastifyRequest, 
   }), [redirectOrigin(req.redirectUri)])
 }
 
-export function renderConsent (fastify: FastifyInstance, request: FastifyRequest, reply: FastifyReply, req: AuthorizationRequest, client: Application, user: User,
-  opts: { status?: number, error?: string } = {}): FastifyReply {
+export async function renderConsent (fastify: FastifyInstance, request: FastifyRequest, reply: FastifyReply, req: AuthorizationRequest, client: Application, user: User,
+  opts: { status?: number, error?: string } = {}): Promise<FastifyReply> {
   const label = user.displayName !== '' && user.displayName !== user.name ? `${user.displayName} (${user.id})` : user.id
+  const owner = await fastify.store.organizations.get(client.owner)
   return sendPage(reply, opts.status ?? 200, consentPage({
     clientName: client.displayName,
+    organization: owner.displayName !== '' && owner.displayName !== owner.name ? `${owner.displayName} (${owner.name})` : owner.name,
     redirectHost: new URL(req.redirectUri).host,
     unverified: client.isDynamic,
     userLabel: label,
@@ -236,16 +244,20 @@ function covers (consented: readonly string[], wanted: readonly string[]): boole
  * when an earlier one covers every scope asked (unless `prompt=consent`), else ask.
  */
 export async function proceed (fastify: FastifyInstance, request: FastifyRequest, reply: FastifyReply, req: AuthorizationRequest, client: Application, prompt: ReadonlySet<string>): Promise<FastifyReply> {
+  // prompt=none: no page of ours is shown in this flow, so its errors are pages for some clients.
+  const fail = (error: string, description: string): FastifyReply => mayRedirectAuthorizeError(client, false)
+    ? errorRedirect(fastify, request, reply, req, error, description, 302)
+    : renderError(reply, refusedPage(error, description))
   const current = prompt.has('login') ? undefined : await readSession(fastify, request)
   if (current === undefined) {
-    if (prompt.has('none')) return errorRedirect(fastify, request, reply, req, 'login_required', 'the user is not signed in', 302)
+    if (prompt.has('none')) return fail('login_required', 'the user is not signed in')
     return renderLogin(fastify, request, reply, req, client)
   }
   if (!req.forceConsent && covers(await fastify.store.consents.get(current.user.id, client.clientId), req.scopes)) {
     return await grantCode(fastify, request, reply, req, current.session, req.scopes, 302)
   }
-  if (prompt.has('none')) return errorRedirect(fastify, request, reply, req, 'consent_required', 'the user has not consented to these scopes', 302)
-  return renderConsent(fastify, request, reply, req, client, current.user)
+  if (prompt.has('none')) return fail('consent_required', 'the user has not consented to these scopes')
+  return await renderConsent(fastify, request, reply, req, client, current.user)
 }
 
 /** Errors on these pages are pages too: a person is reading, not a program. */

@@ -131,6 +131,12 @@ test('authorization code flow with PKCE, and its refusals', async (t) => {
 
   await t.test('errors that can go back to the client are redirects with state and iss', async (t) => {
     const agent = new Agent(base)
+    // A pre-registered application: a registered client's errors are pages until a person
+    // has seen one of ours (test/oauth/open-redirect.test.ts).
+    const { application } = await app.store.applications.create({
+      owner: 'built-in', name: 'pre-registered-web', tokenEndpointAuthMethod: 'none', redirectUris: [REDIRECT], grantTypes: ['authorization_code', 'refresh_token'], scopes: ['admin']
+    })
+    const startPre = (over: Record<string, string | undefined>) => start({ client_id: application.clientId, ...over })
     const cases: Array<[Record<string, string | undefined>, string]> = [
       [{ code_challenge: undefined, code_challenge_method: undefined }, 'invalid_request'],
       [{ code_challenge_method: 'plain' }, 'invalid_request'],
@@ -140,7 +146,7 @@ test('authorization code flow with PKCE, and its refusals', async (t) => {
       [{ scope: 'offline_access something:else' }, 'invalid_scope']
     ]
     for (const [over, error] of cases) {
-      const res = await agent.get(start(over).path)
+      const res = await agent.get(startPre(over).path)
       t.equal(res.status, 302, JSON.stringify(over))
       const location = new URL(res.headers.get('location') as string)
       t.equal(`${location.origin}${location.pathname}`, REDIRECT)
@@ -148,7 +154,7 @@ test('authorization code flow with PKCE, and its refusals', async (t) => {
       t.equal(location.searchParams.get('state'), 'st-123')
       t.equal(location.searchParams.get('iss'), base)
     }
-    const none = await agent.get(start({ prompt: 'none' }).path)
+    const none = await agent.get(startPre({ prompt: 'none' }).path)
     t.equal(new URL(none.headers.get('location') as string).searchParams.get('error'), 'login_required')
   })
 
@@ -331,10 +337,13 @@ test('authorization code flow with PKCE, and its refusals', async (t) => {
 })
 
 test('prompt values, and the lockout shared with POST /api/login', async (t) => {
-  const { base } = await listen(t, { env: { LOGIN_MAX_FAILURES: '2', LOGIN_LOCKOUT_SECONDS: '60' } })
-  const client = await registerPublic(base, REDIRECT)
+  const { app, base } = await listen(t, { env: { LOGIN_MAX_FAILURES: '2', LOGIN_LOCKOUT_SECONDS: '60' } })
+  // Pre-registered: prompt=none errors go back to it (a registered client gets a page instead).
+  const { application: client } = await app.store.applications.create({
+    owner: 'built-in', name: 'pre-registered-web', tokenEndpointAuthMethod: 'none', redirectUris: [REDIRECT], grantTypes: ['authorization_code', 'refresh_token'], scopes: ['admin']
+  })
   const path = (over: Record<string, string> = {}) => authorizePath({
-    response_type: 'code', client_id: client.client_id, redirect_uri: REDIRECT, code_challenge: pkce().challenge, code_challenge_method: 'S256', scope: 'user:read', state: 's', ...over
+    response_type: 'code', client_id: client.clientId, redirect_uri: REDIRECT, code_challenge: pkce().challenge, code_challenge_method: 'S256', scope: 'user:read', state: 's', ...over
   })
 
   const agent = new Agent(base)

@@ -34,6 +34,7 @@ const consent: FastifyPluginAsyncTypebox = async function (fastify) {
     if (current === undefined) {
       return renderLogin(fastify, request, reply, req, client, { status: 401, error: 'Your sign-in has ended. Sign in again to continue.' })
     }
+    // The person has seen the consent page: from here on the client is told, whoever it is.
     if (body.decision !== 'approve') {
       return errorRedirect(fastify, request, reply, req, 'access_denied', 'the user denied the request', 303)
     }
