@@ -6,7 +6,7 @@ import { AppScope, ApplicationSchema, DisplayName, GrantType, RedirectUri, Slug,
 export default defineTool({
   name: 'add_application',
   title: 'Add an application',
-  description: 'Creates an application (an OAuth client) in an organization (`owner`); its name is unique across all organizations and its id becomes "<owner>/<name>". The client id is generated; the client secret is returned here once and never again — store it now. `scopes` is what the application may be granted (tool scopes like "user:read", the aliases read, write, admin, or openid, profile, email); `grantTypes` defaults to client_credentials; `authorization_code` needs at least one redirect URI (https, or http on loopback).',
+  description: 'Creates an application (an OAuth client) in an organization (`owner`); its name is unique across all organizations and its id becomes "<owner>/<name>". The client id is generated; the client secret is returned here once and never again — store it now. `scopes` is what the application may be granted (tool scopes like "user:read", the aliases read, write, admin, or openid, profile, email); `grantTypes` defaults to client_credentials; `authorization_code` needs at least one redirect URI (https, or http on loopback). You may only create an application whose scopes you hold yourself.',
   scopes: ['application:write'],
   input: Type.Object({
     owner: Slug('the organization the application belongs to'),

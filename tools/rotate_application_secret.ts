@@ -6,7 +6,7 @@ import { ApplicationSchema, Id, applicationOut } from '../lib/tool-schemas.js'
 export default defineTool({
   name: 'rotate_application_secret',
   title: 'Rotate an application\'s client secret',
-  description: 'Gives an application a new client secret, returned here once and never again; the old secret stops working at once. Public clients (no secret) are refused.',
+  description: 'Gives an application a new client secret, returned here once and never again; the old secret stops working at once. Public clients (no secret) are refused, and so is a caller that does not hold every scope the application may be granted.',
   scopes: ['application:write'],
   input: Type.Object({ id: Id('application') }, { additionalProperties: false }),
   output: Type.Object({

@@ -6,7 +6,7 @@ import { AppScope, ApplicationSchema, DisplayName, GrantType, Id, RedirectUri, a
 export default defineTool({
   name: 'update_application',
   title: 'Update an application',
-  description: 'Changes an application; fields left out stay as they are, lists are replaced as a whole. The name, client id and secret cannot change here (rotate_application_secret makes a new secret). A disabled application cannot get tokens; the bootstrap application cannot be disabled.',
+  description: 'Changes an application; fields left out stay as they are, lists are replaced as a whole. The name, client id and secret cannot change here (rotate_application_secret makes a new secret). A disabled application cannot get tokens; the bootstrap application cannot be disabled. Changing scopes, grant types or redirect URIs needs you to hold every scope the application may be granted (after the change).',
   scopes: ['application:write'],
   input: Type.Object({
     id: Id('application'),
