@@ -40,11 +40,11 @@ export default fp<StoragePluginOptions>(async function storage (fastify, opts) {
       const stored = await sealStoredSecrets(store, encryption, cookie === undefined)
       cookie ??= stored
     })
+    if (cookie === undefined) throw new Error('no cookie secret was configured or stored')
   } catch (err) {
     await handle.close()
     throw err
   }
-  if (cookie === undefined) throw new Error('no cookie secret')
 
   fastify.decorate('db', handle.db)
   fastify.decorate('dbEngine', handle.engine)
