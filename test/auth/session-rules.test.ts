@@ -4,7 +4,11 @@ import { sign } from '@fastify/cookie'
 import type { FastifyInstance } from 'fastify'
 import { build, listen, testDatabaseUrl, ADMIN, BOOTSTRAP_CLIENT } from '../helper.js'
 import { Agent, authorizePath, authorizeThrough, decodeJwt, pkce, registerPublic, tokenRequest } from '../oauth/flow.js'
+import { Migrator } from 'kysely'
 import { keyFilePath } from '../../lib/keys.js'
+import { readConfig } from '../../lib/config.js'
+import { createDatabase } from '../../lib/storage/db.js'
+import { migrationProvider } from '../../lib/storage/migrations.js'
 
 /**
  * DESIGN.md "Rules that hold on every path": a session ends with its user, for good; logging
@@ -205,4 +209,28 @@ test('PostgreSQL without KEY_ENCRYPTION_SECRET warns at start', async (t) => {
   const logs: string[] = []
   await build(t, { env: { LOG_LEVEL: 'warn' }, logs })
   t.ok(logs.some(l => /KEY_ENCRYPTION_SECRET is not set/.test(l)), 'a warning names the variable')
+})
+
+test('migration 0003 turns stored session ids into digests, and their cookies keep working', async (t) => {
+  const DATABASE_URL = await testDatabaseUrl(t)
+  const config = readConfig({ DATABASE_URL })
+  const handle = createDatabase(config.database)
+  const { error } = await new Migrator({ db: handle.db, provider: migrationProvider }).migrateTo('0002_code_replay_marker')
+  t.error(error)
+  const now = Date.now()
+  const raw = 'a-session-id-as-older-versions-stored-it'
+  await handle.db.insertInto('settings').values({ key: 'secret_digest_key', value: 'a-digest-key-from-an-older-start' }).execute()
+  await handle.db.insertInto('organizations').values({ id: 'admin/built-in', owner: 'admin', name: 'built-in', display_name: 'Built-in', website_url: '', created_at: now - 1000, updated_at: now - 1000 }).execute()
+  await handle.db.insertInto('users').values({ id: 'built-in/admin', owner: 'built-in', name: 'admin', name_key: 'admin', display_name: 'admin', email: '', phone: '', password_hash: null, is_admin: 1, is_forbidden: 0, created_at: now - 1000, updated_at: now - 1000 }).execute()
+  await handle.db.insertInto('sessions').values({ id: raw, user_id: 'built-in/admin', user_agent: 'old', ip: '127.0.0.1', created_at: now, expires_at: now + 600_000, ended_at: null }).execute()
+  await handle.db.insertInto('tokens').values({ id: 'old-token', kind: 'access', subject: 'built-in/admin', subject_kind: 'user', client_id: 'c', scope: '', audience: 'x', family_id: null, session_id: raw, code_id: null, expires_at: now + 600_000, created_at: now, revoked_at: null, used_at: null }).execute()
+  await handle.db.insertInto('authorization_codes').values({ id: 'old-code', client_id: 'c', user_id: 'built-in/admin', session_id: raw, redirect_uri: REDIRECT, scope: '', resource: 'x', code_challenge: 'c', nonce: null, expires_at: now + 60_000, created_at: now, used_at: null, replayed_at: null }).execute()
+  await handle.close()
+
+  const app = await build(t, { env: { DATABASE_URL, PUBLIC_URL: `http://${HOST}` } })
+  const digest = app.store.sessions.idOf(raw)
+  t.same((await app.db.selectFrom('sessions').select('id').execute()).map(r => r.id), [digest], 'the row id is the digest')
+  t.equal((await app.db.selectFrom('tokens').select('session_id').where('id', '=', 'old-token').executeTakeFirst())?.session_id, digest, 'tokens follow')
+  t.equal((await app.db.selectFrom('authorization_codes').select('session_id').where('id', '=', 'old-code').executeTakeFirst())?.session_id, digest, 'codes follow')
+  t.equal(await whoIs(app, { cookie: `iam_session=${encodeURIComponent(app.signCookie(raw))}` }), 'built-in/admin', 'the cookie still opens its session')
 })
