@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, generateKeyPair as generateKeyPairCb, hkdfSync, randomBytes, createPublicKey } from 'node:crypto'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import type { SigningKey } from './storage/models.js'
 import type { Store } from './storage/store.js'
 import type { AppConfig } from './config.js'
@@ -102,7 +102,9 @@ export async function atRestEncryption (config: Pick<AppConfig, 'KEY_ENCRYPTION_
     secret = await readKeyFile(file)
     if (secret === undefined) throw new Error(`the key file ${file} is empty`)
   }
-  return { encryption: new AtRestEncryption([secret], file) }
+  const encryption = new AtRestEncryption([secret], file)
+  if (((await stat(file)).mode & 0o077) !== 0) return { encryption, warning: `the key file ${file} can be read by others than its owner: chmod 600 it` }
+  return { encryption }
 }
 
 async function readKeyFile (file: string): Promise<string | undefined> {

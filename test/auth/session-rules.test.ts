@@ -1,11 +1,11 @@
 import { test } from 'tap'
-import { existsSync, statSync } from 'node:fs'
+import { chmodSync, existsSync, statSync } from 'node:fs'
 import { sign } from '@fastify/cookie'
 import type { FastifyInstance } from 'fastify'
 import { build, listen, testDatabaseUrl, ADMIN, BOOTSTRAP_CLIENT } from '../helper.js'
 import { Agent, authorizePath, authorizeThrough, decodeJwt, pkce, registerPublic, tokenRequest } from '../oauth/flow.js'
 import { Migrator } from 'kysely'
-import { keyFilePath } from '../../lib/keys.js'
+import { atRestEncryption, keyFilePath } from '../../lib/keys.js'
 import { readConfig } from '../../lib/config.js'
 import { createDatabase } from '../../lib/storage/db.js'
 import { migrationProvider } from '../../lib/storage/migrations.js'
@@ -184,6 +184,9 @@ test('a database read yields no working cookie and no signing key', async (t) =>
     const file = keyFilePath(DATABASE_URL.slice('sqlite:'.length))
     t.ok(existsSync(file), 'the key file is beside the database')
     t.equal(statSync(file).mode & 0o777, 0o600, 'readable by its owner only')
+    chmodSync(file, 0o644)
+    t.match((await atRestEncryption(readConfig({ DATABASE_URL }))).warning, /can be read by others/, 'a key file others can read is named at start')
+    chmodSync(file, 0o600)
   }
 
   // What an older start kept in clear is encrypted at the next one, and keeps working.
