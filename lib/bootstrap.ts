@@ -1,7 +1,7 @@
 import type { AppConfig } from './config.js'
 import type { Store } from './storage/store.js'
 import { randomToken } from './crypto.js'
-import { generateSigningKey } from './keys.js'
+import { AtRestEncryption, generateSigningKey } from './keys.js'
 
 export const BUILT_IN = 'built-in'
 export const BOOTSTRAP_APPLICATION = 'app-built-in'
@@ -15,7 +15,7 @@ export const printToStderr: SecretPrinter = (line) => { process.stderr.write(lin
  * bootstrap application allowed every scope, and the first signing key. Whatever already
  * exists is left exactly as it is. Runs under the migration lock.
  */
-export async function bootstrap (store: Store, config: AppConfig, print: SecretPrinter = printToStderr): Promise<void> {
+export async function bootstrap (store: Store, config: AppConfig, print: SecretPrinter = printToStderr, encryption = new AtRestEncryption(config.KEY_ENCRYPTION_SECRET === undefined ? [] : [config.KEY_ENCRYPTION_SECRET])): Promise<void> {
   await store.init()
 
   const org = await store.organizations.get(BUILT_IN).catch(() => undefined)
@@ -52,6 +52,6 @@ export async function bootstrap (store: Store, config: AppConfig, print: SecretP
 
   const keys = await store.signingKeys.list()
   if (!keys.some(k => k.retiredAt === null)) {
-    await store.signingKeys.rotate(await generateSigningKey(config.KEY_ENCRYPTION_SECRET))
+    await store.signingKeys.rotate(await generateSigningKey(encryption))
   }
 }

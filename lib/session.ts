@@ -27,31 +27,30 @@ export async function createSession (fastify: FastifyInstance, request: FastifyR
     ip: request.ip,
     ttlSeconds: fastify.config.SESSION_TTL
   })
-  reply.setCookie(SESSION_COOKIE, session.id, sessionCookieOptions(fastify, request, fastify.config.SESSION_TTL))
-  return session
+  // The cookie carries the random value; the database holds only its digest (the session id).
+  reply.setCookie(SESSION_COOKIE, session.cookieValue, sessionCookieOptions(fastify, request, fastify.config.SESSION_TTL))
+  const { cookieValue: _, ...stored } = session
+  return stored
 }
 
 /**
- * The session id the request's cookie carries, when the cookie is present and its signature
- * valid (`undefined` when absent, `false` when forged). Whether the session is still active is
- * for the caller to ask (`fastify.authState.activeSession`).
+ * The id of the session the request's cookie opens (the digest of the cookie's value), when
+ * the cookie is present and its signature valid (`undefined` when absent, `false` when forged).
+ * Whether the session is still live is for the caller to ask (`fastify.authState.liveSession`).
  */
 export function readSessionCookie (request: FastifyRequest): string | undefined | false {
   const raw = request.cookies[SESSION_COOKIE]
   if (raw === undefined || raw === '') return undefined
   const unsigned = request.unsignCookie(raw)
-  return unsigned.valid && unsigned.value !== null && unsigned.value !== '' ? unsigned.value : false
+  if (!unsigned.valid || unsigned.value === null || unsigned.value === '') return false
+  return request.server.store.sessions.idOf(unsigned.value)
 }
 
-/** The active session (and its user) the request's cookie names, or undefined. */
+/** The live session (and its user) the request's cookie opens, or undefined. */
 export async function readSession (fastify: FastifyInstance, request: FastifyRequest): Promise<{ session: Session, user: User } | undefined> {
   const id = readSessionCookie(request)
   if (id === undefined || id === false) return undefined
-  const session = await fastify.authState.activeSession(id)
-  if (session === undefined) return undefined
-  const user = await fastify.authState.user(session.userId)
-  if (user === undefined || user.isForbidden) return undefined
-  return { session, user }
+  return await fastify.authState.liveSession(id)
 }
 
 /** Ends the request's session in the database (every instance) and clears the cookie. */
@@ -61,7 +60,7 @@ export async function endSession (fastify: FastifyInstance, request: FastifyRequ
   if (id === undefined || id === false) return false
   const ended = await fastify.store.sessions.end(id)
   fastify.authState.forgetSession(id)
-  return ended
+  return ended !== undefined
 }
 
 /**

@@ -40,6 +40,11 @@ export interface AuthState {
   /** The session when it exists, has not ended and has not expired. */
   activeSession: (id: string) => Promise<Session | undefined>
   /**
+   * The active session and its user, when that user exists, is not forbidden and is the one
+   * the session was opened for (not a user re-created later under the same id).
+   */
+  liveSession: (id: string) => Promise<{ session: Session, user: User } | undefined>
+  /**
    * The application these client credentials belong to, or undefined. Verified results are
    * kept (keyed by a salted hash of the credentials) until the application changes.
    */
@@ -91,6 +96,8 @@ export default fp(async function authState (fastify) {
         break
       case 'user.changed':
         users.delete(change.ref)
+        // Its sessions are re-read too: a forbidden, deleted or re-created user's have ended.
+        sessions.deleteWhere(session => session?.userId === change.ref)
         break
       case 'application.changed':
         applications.delete(change.ref)
@@ -195,6 +202,13 @@ export default fp(async function authState (fastify) {
       const session = await memoized(sessions, id, () => store.sessions.find(id))
       if (session === undefined || session.endedAt !== null || session.expiresAt <= Date.now()) return undefined
       return session
+    },
+    async liveSession (id) {
+      const session = await state.activeSession(id)
+      if (session === undefined) return undefined
+      const user = await state.user(session.userId)
+      if (user === undefined || user.isForbidden || session.createdAt < Date.parse(user.createdTime)) return undefined
+      return { session, user }
     },
     async authenticateClient (clientId, clientSecret) {
       // A salted one-shot hash (cheaper than an HMAC object per request): the cache never

@@ -273,11 +273,9 @@ export default fp(async function auth (fastify) {
     }
     const refreshing = authState.ensureFresh()
     if (refreshing !== undefined) await refreshing
-    const active = await authState.activeSession(id)
-    if (active === undefined) return { ok: false, failure: { reason: 'invalid_session', description: 'the session has ended' } }
-    const user = await authState.user(active.userId)
-    if (user === undefined || user.isForbidden) return { ok: false, failure: { reason: 'invalid_session', description: 'the user is forbidden or no longer exists' } }
-    return { ok: true, principal: { ...userPrincipal(user, null, null, 'session'), sessionId: active.id } }
+    const live = await authState.liveSession(id)
+    if (live === undefined) return { ok: false, failure: { reason: 'invalid_session', description: 'the session has ended' } }
+    return { ok: true, principal: { ...userPrincipal(live.user, null, null, 'session'), sessionId: live.session.id } }
   }
 
   fastify.decorate('verifyAccessToken', checkToken)

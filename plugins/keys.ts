@@ -3,7 +3,7 @@ import type { Change } from '../lib/storage/store.js'
 import type { SigningKey } from '../lib/storage/models.js'
 import { iso } from '../lib/storage/models.js'
 import type { SigningKeyInfo, ToolServices } from '../lib/tool.js'
-import { decryptPrivateKey, generateSigningKey } from '../lib/keys.js'
+import { generateSigningKey } from '../lib/keys.js'
 import { ACCESS_TOKEN_TYP, createKeySigner, createKeyVerifier, CLOCK_TOLERANCE_MS, type SignJwt, type VerifyJwt } from '../lib/jwt.js'
 
 /** A signing key as this instance holds it: public half always, signers only for the current key. */
@@ -98,7 +98,7 @@ export default fp(async function keys (fastify) {
     const next = new Map<string, LoadedKey>()
     for (const row of rows) if (stillVerifies(row, now)) next.set(row.kid, load(row))
     if (currentKey?.kid !== current.kid) {
-      const privatePem = decryptPrivateKey(current.privatePem, config.KEY_ENCRYPTION_SECRET)
+      const privatePem = fastify.secrets.atRest.decrypt(current.privatePem)
       signAccess = createKeySigner(privatePem, current.kid, ACCESS_TOKEN_TYP)
       signId = createKeySigner(privatePem, current.kid, 'JWT')
     }
@@ -170,7 +170,7 @@ export default fp(async function keys (fastify) {
       return rows.filter(r => stillVerifies(r, now)).map(info)
     },
     async rotate () {
-      const created = await store.signingKeys.rotate(await generateSigningKey(config.KEY_ENCRYPTION_SECRET))
+      const created = await store.signingKeys.rotate(await generateSigningKey(fastify.secrets.atRest))
       await reloadOnce()
       return info(created)
     }

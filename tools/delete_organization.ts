@@ -16,14 +16,8 @@ export default defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
   async handler (input, { principal, store }) {
     assertDeletable(principal, 'organization', input.id)
+    // The store ends its users' sessions and revokes their and its applications' tokens too.
     const organization = await store.organizations.delete(input.id, input.cascade === true)
-    // The store ended its users' sessions; revoke what its users and applications still hold.
-    let cursor: string | undefined
-    do {
-      const page = await store.tokens.list({ owner: organization.name, limit: 500, cursor })
-      for (const token of page.items) if (token.revokedAt === null) await store.tokens.revoke(token.id)
-      cursor = page.nextCursor
-    } while (cursor !== undefined)
     return { organization: organizationOut(organization) }
   }
 })

@@ -13,8 +13,8 @@ export default defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
   async handler (input, { principal, store }) {
     assertDeletable(principal, 'user', input.id)
+    // The store ends the sessions and revokes the tokens in the same transaction.
     const user = await store.users.delete(input.id)
-    await store.tokens.revokeBySubject(user.id)
     return { user: userOut(user) }
   }
 })

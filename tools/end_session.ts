@@ -28,8 +28,8 @@ export default defineTool({
       } while (found === undefined && cursor !== undefined)
     }
     if (found === undefined) throw notFound('session', input.id)
-    await store.sessions.end(found.id)
-    const revokedTokens = await store.tokens.revokeBySession(found.id)
-    return { session: sessionOut(found), revokedTokens }
+    // Ended together with the tokens issued through it; a concurrent end leaves nothing to revoke.
+    const ended = await store.sessions.end(found.id)
+    return { session: sessionOut(found), revokedTokens: ended?.revokedTokens ?? 0 }
   }
 })

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely'
+import { secretDigest } from '../crypto.js'
 
 /**
  * Versioned schema changes, in order. A migration is never edited once released: add a new
@@ -200,6 +201,26 @@ migrations['0002_code_replay_marker'] = {
   },
   async down (db: Kysely<any>) {
     await db.schema.alterTable('authorization_codes').dropColumn('replayed_at').execute()
+  }
+}
+
+migrations['0003_session_digests'] = {
+  // Session ids were the cookie's value itself, so a database reader could present one. The
+  // row id becomes the keyed digest of that value (what `store.digest` computes), and so do the
+  // references to it. Computed here, in JS, with the key from the settings table: without it,
+  // no session can have been opened, and there is nothing to convert.
+  async up (db: Kysely<any>) {
+    // Ending a session revokes the tokens issued through it: find them without a scan.
+    await db.schema.createIndex('tokens_session').on('tokens').column('session_id').execute()
+    const key = await db.selectFrom('settings').select('value').where('key', '=', 'secret_digest_key').executeTakeFirst() as { value: string } | undefined
+    if (key === undefined) return
+    const digest = (id: string): string => secretDigest(key.value, id)
+    const sessions = await db.selectFrom('sessions').select('id').execute() as Array<{ id: string }>
+    for (const { id } of sessions) await db.updateTable('sessions').set({ id: digest(id) }).where('id', '=', id).execute()
+    for (const table of ['tokens', 'authorization_codes']) {
+      const rows = await db.selectFrom(table).select(['id', 'session_id']).where('session_id', 'is not', null).execute() as Array<{ id: string, session_id: string }>
+      for (const row of rows) await db.updateTable(table).set({ session_id: digest(row.session_id) }).where('id', '=', row.id).execute()
+    }
   }
 }
 

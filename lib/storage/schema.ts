@@ -114,6 +114,7 @@ export interface TokenRow {
 }
 
 export interface SessionRow {
+  /** The keyed digest of the cookie's value (`store.digest`): the value itself is never stored. */
   id: string
   user_id: string
   user_agent: string
@@ -128,7 +129,7 @@ export interface SigningKeyRow {
   algorithm: string
   public_pem: string
   public_jwk: string
-  /** PEM, or `enc:v1:…` when KEY_ENCRYPTION_SECRET is set. */
+  /** `enc:v1:…` (encrypted with KEY_ENCRYPTION_SECRET or the SQLite key file), or PEM on PostgreSQL without it. */
   private_pem: string
   created_at: number
   /** When it stopped signing; null while it is the current key. */

@@ -132,21 +132,23 @@ export class OrganizationRepository {
     const changed: Array<[ChangeKind, string]> = []
     await this.store.transaction(async (trx) => {
       const users = await trx.selectFrom('users').select('id').where('owner', '=', org.name).execute()
-      const apps = await trx.selectFrom('applications').select('client_id').where('owner', '=', org.name).execute()
+      const apps = await trx.selectFrom('applications').select(['id', 'client_id']).where('owner', '=', org.name).execute()
       for (const u of users) changed.push(['user.changed', u.id])
       for (const a of apps) changed.push(['application.changed', a.client_id])
       const userIds = users.map(u => u.id)
       if (userIds.length > 0) {
-        await trx.updateTable('sessions').set({ ended_at: Date.now() }).where('user_id', 'in', userIds).where('ended_at', 'is', null).execute()
+        await this.store.sessions.endOfUser(trx, userIds, changed)
         await trx.deleteFrom('user_roles').where('user_id', 'in', userIds).execute()
       }
+      // What its users and applications hold dies with them.
+      await this.store.tokens.revokeIn(trx, 'subject', [...userIds, ...apps.map(a => a.id)], changed)
       await trx.deleteFrom('permissions').where('owner', '=', org.name).execute()
       await trx.deleteFrom('user_roles').where('role_id', 'in', trx.selectFrom('roles').select('id').where('owner', '=', org.name)).execute()
       await trx.deleteFrom('roles').where('owner', '=', org.name).execute()
       await trx.deleteFrom('users').where('owner', '=', org.name).execute()
       await trx.deleteFrom('applications').where('owner', '=', org.name).execute()
       await trx.deleteFrom('organizations').where('id', '=', org.id).execute()
-      for (const [kind, ref] of changed) await this.store.changes.insert(trx, kind, ref)
+      for (const [kind, ref] of changed) if (kind !== 'token.revoked' && kind !== 'session.ended') await this.store.changes.insert(trx, kind, ref)
     })
     this.store.changes.emitAll(changed)
     return org
@@ -183,6 +185,11 @@ export interface UserInput {
 }
 
 export type UserPatch = Partial<Omit<UserInput, 'owner' | 'name'>>
+
+/** The organization whose admins are global admins (lib/bootstrap.ts names it too). */
+const BUILT_IN_ORGANIZATION = 'built-in'
+/** An advisory lock id shared by every instance: changes that may remove a global admin take it. */
+const GLOBAL_ADMIN_LOCK = 4242002
 
 export class UserRepository {
   constructor (private readonly store: Store) {}
@@ -239,39 +246,54 @@ export class UserRepository {
     if (patch.isAdmin !== undefined) values.is_admin = patch.isAdmin ? 1 : 0
     if (patch.isForbidden !== undefined) values.is_forbidden = patch.isForbidden ? 1 : 0
     if (patch.password !== undefined) values.password_hash = await hashPassword(patch.password)
-    const lockout = patch.isForbidden === true || (patch.isAdmin === false && current.isAdmin)
-    if (lockout && current.owner === 'built-in' && current.isAdmin && !current.isForbidden && await this.countGlobalAdmins() <= 1) {
-      throw new StoreError('conflict', 'refusing to forbid or demote the last global admin')
-    }
+    const lockout = patch.isForbidden === true || patch.isAdmin === false
+    const changed: Array<[ChangeKind, string]> = [['user.changed', id]]
     await this.store.transaction(async (trx) => {
-      await trx.updateTable('users').set(values).where('id', '=', id).execute()
-      if (patch.isForbidden === true) {
-        await trx.updateTable('sessions').set({ ended_at: Date.now() }).where('user_id', '=', id).where('ended_at', 'is', null).execute()
-      }
+      if (lockout && current.owner === BUILT_IN_ORGANIZATION) await this.keepOneGlobalAdmin(trx, id, 'refusing to forbid or demote the last global admin')
+      const result = await trx.updateTable('users').set(values).where('id', '=', id).executeTakeFirst()
+      if (Number(result.numUpdatedRows) !== 1) throw notFound('user', id)
+      // A forbidden user, or one whose password changed, is signed out everywhere, for good.
+      if (patch.isForbidden === true || patch.password !== undefined) await this.store.sessions.endOfUser(trx, id, changed)
+      if (patch.isForbidden === true) await this.store.tokens.revokeIn(trx, 'subject', [id], changed)
       await this.store.changes.insert(trx, 'user.changed', id)
     })
-    this.store.changes.emitAll([['user.changed', id]])
+    this.store.changes.emitAll(changed)
     return this.get(id)
   }
 
   async delete (id: string): Promise<User> {
     const user = await this.get(id)
-    if (user.owner === 'built-in' && user.isAdmin && !user.isForbidden && await this.countGlobalAdmins() <= 1) {
-      throw new StoreError('conflict', 'refusing to delete the last global admin')
-    }
+    const changed: Array<[ChangeKind, string]> = [['user.changed', id]]
     await this.store.transaction(async (trx) => {
+      if (user.owner === BUILT_IN_ORGANIZATION) await this.keepOneGlobalAdmin(trx, id, 'refusing to delete the last global admin')
       await trx.deleteFrom('user_roles').where('user_id', '=', id).execute()
-      await trx.updateTable('sessions').set({ ended_at: Date.now() }).where('user_id', '=', id).where('ended_at', 'is', null).execute()
-      await trx.deleteFrom('users').where('id', '=', id).execute()
+      await this.store.sessions.endOfUser(trx, id, changed)
+      await this.store.tokens.revokeIn(trx, 'subject', [id], changed)
+      const result = await trx.deleteFrom('users').where('id', '=', id).executeTakeFirst()
+      if (Number(result.numDeletedRows) !== 1) throw notFound('user', id)
       await this.store.changes.insert(trx, 'user.changed', id)
     })
-    this.store.changes.emitAll([['user.changed', id]])
+    this.store.changes.emitAll(changed)
     return user
   }
 
-  async countGlobalAdmins (): Promise<number> {
-    const row = await guard('user', () => this.store.db.selectFrom('users').select(eb => eb.fn.countAll<number>().as('n'))
-      .where('owner', '=', 'built-in').where('is_admin', '=', 1).where('is_forbidden', '=', 0).executeTakeFirstOrThrow())
+  /**
+   * Refuses (inside `trx`) a change that would leave no active global admin when `id` is one.
+   * The count and the change it guards commit together, serialised with every other such
+   * change: on PostgreSQL by a transaction-scoped advisory lock, on SQLite by its single
+   * connection (a transaction holds it until it ends).
+   */
+  private async keepOneGlobalAdmin (trx: Q, id: string, refusal: string): Promise<void> {
+    if (this.store.engine === 'postgres') await sql`select pg_advisory_xact_lock(${GLOBAL_ADMIN_LOCK})`.execute(trx)
+    const row = await trx.selectFrom('users').select(['owner', 'is_admin', 'is_forbidden']).where('id', '=', id).executeTakeFirst()
+    if (row === undefined) throw notFound('user', id)
+    if (row.owner !== BUILT_IN_ORGANIZATION || row.is_admin !== 1 || row.is_forbidden !== 0) return
+    if (await this.countGlobalAdmins(trx) <= 1) throw new StoreError('conflict', refusal)
+  }
+
+  async countGlobalAdmins (q: Q = this.store.db): Promise<number> {
+    const row = await guard('user', () => q.selectFrom('users').select(eb => eb.fn.countAll<number>().as('n'))
+      .where('owner', '=', BUILT_IN_ORGANIZATION).where('is_admin', '=', 1).where('is_forbidden', '=', 0).executeTakeFirstOrThrow())
     return Number(row.n)
   }
 
@@ -628,6 +650,10 @@ function toToken (r: TokenRow): TokenRecord {
 
 export type TokenInput = Omit<TokenRecord, 'createdAt' | 'revokedAt' | 'usedAt'>
 
+type RevokeColumn = 'id' | 'family_id' | 'code_id' | 'subject' | 'session_id'
+/** Values per `in (…)` list: well below SQLite's and PostgreSQL's parameter limits. */
+const IN_LIST_MAX = 500
+
 export interface TokenListRequest extends PageRequest {
   subject?: string
   clientId?: string
@@ -679,26 +705,38 @@ export class TokenRepository {
   }
 
   /** Revokes tokens matching `where`, and tells every instance. Returns how many were revoked. */
-  private async revokeWhere (column: 'id' | 'family_id' | 'code_id' | 'subject' | 'session_id', value: string): Promise<number> {
+  private async revokeWhere (column: RevokeColumn, value: string): Promise<number> {
     const revoked: Array<[ChangeKind, string]> = []
-    await this.store.transaction(async (trx) => {
-      const rows = await trx.selectFrom('tokens').select('id').where(column, '=', value).where('revoked_at', 'is', null).execute()
-      if (rows.length === 0) return
-      await trx.updateTable('tokens').set({ revoked_at: Date.now() }).where(column, '=', value).where('revoked_at', 'is', null).execute()
-      for (const r of rows) {
-        revoked.push(['token.revoked', r.id])
-        await this.store.changes.insert(trx, 'token.revoked', r.id)
-      }
-    })
+    await this.store.transaction(async (trx) => { await this.revokeIn(trx, column, [value], revoked) })
     this.store.changes.emitAll(revoked)
     return revoked.length
+  }
+
+  /**
+   * Revokes, inside `trx`, the unrevoked tokens whose `column` is one of `values`, writing a
+   * change row for each; adds the changes to `changed` for the caller to emit after the commit.
+   * Returns how many were revoked.
+   */
+  async revokeIn (trx: Q, column: RevokeColumn, values: readonly string[], changed: Array<[ChangeKind, string]>): Promise<number> {
+    let count = 0
+    for (let i = 0; i < values.length; i += IN_LIST_MAX) {
+      const some = values.slice(i, i + IN_LIST_MAX)
+      const rows = await trx.selectFrom('tokens').select('id').where(column, 'in', some).where('revoked_at', 'is', null).execute()
+      if (rows.length === 0) continue
+      await trx.updateTable('tokens').set({ revoked_at: Date.now() }).where(column, 'in', some).where('revoked_at', 'is', null).execute()
+      for (const r of rows) {
+        changed.push(['token.revoked', r.id])
+        await this.store.changes.insert(trx, 'token.revoked', r.id)
+      }
+      count += rows.length
+    }
+    return count
   }
 
   revoke (id: string): Promise<number> { return this.revokeWhere('id', id) }
   revokeFamily (familyId: string): Promise<number> { return this.revokeWhere('family_id', familyId) }
   revokeByCode (codeId: string): Promise<number> { return this.revokeWhere('code_id', codeId) }
   revokeBySubject (subject: string): Promise<number> { return this.revokeWhere('subject', subject) }
-  revokeBySession (sessionId: string): Promise<number> { return this.revokeWhere('session_id', sessionId) }
 
   /** Marks a refresh token used; false when it already was (a replay). Atomic across instances. */
   async markUsed (id: string, q: Q = this.store.db): Promise<boolean> {
@@ -802,11 +840,21 @@ function toSession (r: SessionRow): Session {
 export class SessionRepository {
   constructor (private readonly store: Store) {}
 
-  async create (input: { userId: string, userAgent: string, ip: string, ttlSeconds: number }): Promise<Session> {
+  /**
+   * Opens a session. Only the digest of the cookie's random value is stored, as the row id: a
+   * database reader cannot present it. `cookieValue` is returned here and never again.
+   */
+  async create (input: { userId: string, userAgent: string, ip: string, ttlSeconds: number }): Promise<Session & { cookieValue: string }> {
     const now = Date.now()
-    const row: SessionRow = { id: randomToken(32), user_id: input.userId, user_agent: input.userAgent.slice(0, 512), ip: input.ip, created_at: now, expires_at: now + input.ttlSeconds * 1000, ended_at: null }
+    const cookieValue = randomToken(32)
+    const row: SessionRow = { id: this.idOf(cookieValue), user_id: input.userId, user_agent: input.userAgent.slice(0, 512), ip: input.ip, created_at: now, expires_at: now + input.ttlSeconds * 1000, ended_at: null }
     await guard('session', () => this.store.db.insertInto('sessions').values(row).execute())
-    return toSession(row)
+    return { ...toSession(row), cookieValue }
+  }
+
+  /** The row id of the session a cookie value opens. */
+  idOf (cookieValue: string): string {
+    return this.store.digest(cookieValue)
   }
 
   async find (id: string): Promise<Session | undefined> {
@@ -832,16 +880,42 @@ export class SessionRepository {
     return toPage(rows, limit, r => r.id, toSession)
   }
 
-  /** Ends a session everywhere: its cookie and the tokens issued through it stop working. */
-  async end (id: string): Promise<boolean> {
-    let ended = false
+  /**
+   * Ends a session everywhere: its cookie stops working and the tokens issued through it are
+   * revoked, in one transaction. Undefined when it was not active (unknown or already ended).
+   */
+  async end (id: string): Promise<{ revokedTokens: number } | undefined> {
+    const changed: Array<[ChangeKind, string]> = []
+    let revokedTokens: number | undefined
     await this.store.transaction(async (trx) => {
       const result = await trx.updateTable('sessions').set({ ended_at: Date.now() }).where('id', '=', id).where('ended_at', 'is', null).executeTakeFirst()
-      ended = Number(result.numUpdatedRows) === 1
-      if (ended) await this.store.changes.insert(trx, 'session.ended', id)
+      if (Number(result.numUpdatedRows) !== 1) return
+      changed.push(['session.ended', id])
+      await this.store.changes.insert(trx, 'session.ended', id)
+      revokedTokens = await this.store.tokens.revokeIn(trx, 'session_id', [id], changed)
     })
-    if (ended) this.store.changes.emitAll([['session.ended', id]])
-    return ended
+    this.store.changes.emitAll(changed)
+    return revokedTokens === undefined ? undefined : { revokedTokens }
+  }
+
+  /**
+   * Ends, inside `trx`, every session of these users that has not ended (expired ones too: their
+   * tokens may still be alive), revoking the tokens issued through them; one change row each.
+   */
+  async endOfUser (trx: Q, userId: string | readonly string[], changed: Array<[ChangeKind, string]>): Promise<void> {
+    const userIds = typeof userId === 'string' ? [userId] : userId
+    for (let i = 0; i < userIds.length; i += IN_LIST_MAX) {
+      const some = userIds.slice(i, i + IN_LIST_MAX)
+      const rows = await trx.selectFrom('sessions').select('id').where('user_id', 'in', some).where('ended_at', 'is', null).execute()
+      if (rows.length === 0) continue
+      await trx.updateTable('sessions').set({ ended_at: Date.now() }).where('user_id', 'in', some).where('ended_at', 'is', null).execute()
+      const ids = rows.map(r => r.id)
+      for (const id of ids) {
+        changed.push(['session.ended', id])
+        await this.store.changes.insert(trx, 'session.ended', id)
+      }
+      await this.store.tokens.revokeIn(trx, 'session_id', ids, changed)
+    }
   }
 }
 
@@ -876,6 +950,11 @@ export class SigningKeyRepository {
     await guard('signing key', async () => { if (q !== undefined) await work(q); else await this.store.transaction(work) })
     this.store.changes.emitAll([['key.rotated', key.kid]])
     return toKey(row)
+  }
+
+  /** Rewrites a key's stored private half (encrypted at rest under another key). */
+  async replacePrivatePem (kid: string, privatePem: string): Promise<void> {
+    await guard('signing key', () => this.store.db.updateTable('signing_keys').set({ private_pem: privatePem }).where('kid', '=', kid).execute())
   }
 
   /** Drops retired keys that no unexpired token can still be signed with. */
@@ -982,6 +1061,10 @@ export class SettingRepository {
   async get (key: string, q: Q = this.store.db): Promise<string | undefined> {
     const row = await guard('setting', () => q.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst())
     return row?.value
+  }
+
+  async set (key: string, value: string, q: Q = this.store.db): Promise<void> {
+    await guard('setting', () => q.insertInto('settings').values({ key, value }).onConflict(oc => oc.column('key').doUpdateSet({ value })).execute())
   }
 
   /** The stored value, or `make()` stored now; the first instance to store wins. */

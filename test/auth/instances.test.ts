@@ -49,6 +49,26 @@ test('two instances on one database behave as one service', async (t) => {
     t.ok(await within(1000, async () => await status(b, bearer(token)) === 401), 'forbidden everywhere')
   })
 
+  t.test('a session ended with its user on one instance stays dead on the other', async (t) => {
+    await a.store.users.create({ owner: 'built-in', name: 'erin', password: 'erin-password-1' })
+    const signIn = async (): Promise<string> => String((await a.inject({ method: 'POST', url: '/api/login', payload: { username: 'erin', password: 'erin-password-1' } })).headers['set-cookie']).split(';')[0]
+    const cookie = await signIn()
+    t.equal(await status(b, { cookie }), 200, 'the other instance holds the session')
+    await a.store.users.update('built-in/erin', { isForbidden: true })
+    t.ok(await within(1000, async () => await status(b, { cookie }) === 401), 'forbidden everywhere')
+    await a.store.users.update('built-in/erin', { isForbidden: false })
+    await sleep(1100)
+    t.equal(await status(b, { cookie }), 401, 'allowed again, the old cookie stays dead on the other instance')
+
+    const second = await signIn()
+    t.equal(await status(b, { cookie: second }), 200)
+    await a.store.users.delete('built-in/erin')
+    await a.store.users.create({ owner: 'built-in', name: 'erin', password: 'erin-password-1' })
+    t.ok(await within(1000, async () => await status(b, { cookie: second }) === 401), 'a re-created user does not inherit it')
+    await sleep(1100)
+    t.equal(await status(b, { cookie: second }), 401, 'for good')
+  })
+
   t.test('a key rotated on one instance signs tokens the other accepts; the old key keeps verifying', async (t) => {
     const old = (await issue(a)).access_token
     const rotated = await a.signingKeys.rotate()

@@ -25,7 +25,7 @@ async function repositorySuite (t: Test, url: () => Promise<string>): Promise<vo
 
   await t.test('migrations are recorded and a second run changes nothing', async (t) => {
     const before = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(handle.db)
-    t.same(before.rows.map(r => r.name), ['0001_initial', '0002_code_replay_marker'])
+    t.same(before.rows.map(r => r.name), ['0001_initial', '0002_code_replay_marker', '0003_session_digests'])
     await migrate(handle)
     const after = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(handle.db)
     t.same(after.rows, before.rows)
@@ -156,8 +156,8 @@ async function repositorySuite (t: Test, url: () => Promise<string>): Promise<vo
 
     const session = await store.sessions.create({ userId: 'built-in/admin', userAgent: 'ua', ip: '127.0.0.1', ttlSeconds: 60 })
     t.ok(await store.sessions.findActive(session.id))
-    t.equal(await store.sessions.end(session.id), true)
-    t.equal(await store.sessions.end(session.id), false)
+    t.same(await store.sessions.end(session.id), { revokedTokens: 0 })
+    t.equal(await store.sessions.end(session.id), undefined)
     t.equal(await store.sessions.findActive(session.id), undefined)
 
     await store.codes.insert({ id: 'code-digest', clientId: 'c', userId: 'built-in/admin', sessionId: null, redirectUri: 'http://127.0.0.1/cb', scope: 'user:read', resource: 'http://x', codeChallenge: 'abc', nonce: null, expiresAt: now + 60000 })
@@ -230,7 +230,7 @@ test('PostgreSQL: two instances migrating and bootstrapping at once do not race'
   t.equal(await count('settings'), 1, 'one secret-digest key shared by every instance')
   t.equal(printed.filter(l => /admin/.test(l) && /password/.test(l)).length, 1, 'the admin password is printed once')
   const migrations = await sql<{ name: string }>`select name from kysely_migration`.execute(db)
-  t.equal(migrations.rows.length, 2)
+  t.equal(migrations.rows.length, 3)
 })
 
 test('uuidv7: RFC 9562 version 7, time first, unique', async (t) => {

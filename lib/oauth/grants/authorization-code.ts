@@ -43,6 +43,10 @@ export const authorizationCodeGrant: GrantHandler = async ({ fastify, client, pa
   if (resources.length > 0) audienceFor(base, [...resources])
   const user = await fastify.authState.user(code.userId)
   if (user === undefined || user.isForbidden) throw new OAuthError('invalid_grant', 'the user is forbidden or no longer exists')
+  // The tokens live only as long as the session the person signed in with: logging out ends them.
+  if (code.sessionId !== null && await fastify.authState.liveSession(code.sessionId) === undefined) {
+    throw new OAuthError('invalid_grant', 'the session the code was issued through has ended')
+  }
 
   const scopes = parseScope(code.scope)
   const response = await fastify.tokens.issue({
@@ -53,6 +57,7 @@ export const authorizationCodeGrant: GrantHandler = async ({ fastify, client, pa
     audience: code.resource,
     issuer: base,
     codeId: code.id,
+    ...(code.sessionId === null ? {} : { sessionId: code.sessionId }),
     // The grant's family from the first token on, so that revoking it reaches these access tokens too.
     familyId: randomUUID(),
     refresh: true,

@@ -42,6 +42,9 @@ export const refreshTokenGrant: GrantHandler = async ({ fastify, client, params,
   if (record.subjectKind === 'user') {
     const user = await fastify.authState.user(record.subject)
     if (user === undefined || user.isForbidden) throw new OAuthError('invalid_grant', 'the user is forbidden or no longer exists')
+    // Ending a session revokes its tokens; this also catches a token issued while it was ending.
+    const session = record.sessionId === null ? undefined : await fastify.store.sessions.find(record.sessionId)
+    if (session !== undefined && session.endedAt !== null) throw new OAuthError('invalid_grant', 'the session the refresh token was issued through has ended')
   } else if (client.id !== record.subject) {
     throw new OAuthError('invalid_grant', 'the refresh token does not belong to this client')
   }
