@@ -52,7 +52,7 @@ test('failed logins slow down, then lock the account for a while, not forever', 
 
 test('failed client-secret checks are rate-limited', async (t) => {
   const MAX = 5
-  const { base } = await listen(t, { env: { RATE_LIMIT_MAX: String(MAX), RATE_LIMIT_WINDOW: '60000', TRUST_PROXY: 'true' } })
+  const { base } = await listen(t, { env: { RATE_LIMIT_MAX: String(MAX), RATE_LIMIT_WINDOW: '60000', TRUST_PROXY: '127.0.0.1' } })
 
   await t.test('token endpoint', async (t) => {
     const from = { 'x-forwarded-for': '198.51.100.7' }
