@@ -6,19 +6,27 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 /** Where a request's limiter key is put for the shared limiter's key generator. */
 const rateLimitKey = Symbol('rateLimitKey')
 
+/**
+ * A client id or account name as seen from this request's address. Limits are never kept per
+ * client alone: a stranger's failures would then lock the real client out from everywhere.
+ */
+function sourced (request: FastifyRequest, client: string): string {
+  return `${request.ip} ${client}`
+}
+
 /** A group of routes whose callers share their limits (login apart from the token endpoint). */
 export type RateLimitBucket = 'login' | 'token' | 'oauth'
 
 export interface RateLimiter {
   /**
    * Counts this request against its IP's limit and, when `client` is given (a client id or an
-   * account name), that client's limit too. When one is exceeded, answers 429 with
-   * `Retry-After` and `body`, and returns false; the caller then stops.
+   * account name), the limit of that client from that IP. When one is exceeded, answers 429
+   * with `Retry-After` and `body`, and returns false; the caller then stops.
    */
   check: (request: FastifyRequest, reply: FastifyReply, bucket: RateLimitBucket, client: string | undefined, body: unknown) => Promise<boolean>
   /**
    * Failed client-secret checks where every request carries the secret (HTTP Basic on
-   * /api/mcp), counted per IP and per claimed client id in memory: only failures count, so
+   * /api/mcp), counted per IP and per (IP, claimed client id) in memory: only failures count, so
    * service accounts calling at full speed are never slowed. Past RATE_LIMIT_MAX failures in
    * RATE_LIMIT_WINDOW, `blocked` gives the seconds to wait, and the caller refuses without
    * checking the secret — a right guess then gains nothing.
@@ -75,7 +83,7 @@ export default fp(async function limits (fastify) {
   // key → failures in the current window; bounded, so a flood of fake client ids cannot exhaust memory.
   const failures = new Map<string, { count: number, resetAt: number }>()
   const MAX_FAILURE_KEYS = 100_000
-  const failureKeys = (request: FastifyRequest, client: string): string[] => [`ip:${request.ip}`, `client:${client}`]
+  const failureKeys = (request: FastifyRequest, client: string): string[] => [`ip:${request.ip}`, `client:${sourced(request, client)}`]
 
   fastify.decorate('limits', {
     failures: {
@@ -106,7 +114,7 @@ export default fp(async function limits (fastify) {
     async check (request, reply, bucket, client, body) {
       let retryAfter = await exceeded(request, `${bucket}:ip:${request.ip}`)
       if (retryAfter === undefined && client !== undefined && client !== '') {
-        retryAfter = await exceeded(request, `${bucket}:client:${client}`)
+        retryAfter = await exceeded(request, `${bucket}:client:${sourced(request, client)}`)
       }
       if (retryAfter === undefined) return true
       request.log.info({ bucket }, 'rate limit exceeded')
