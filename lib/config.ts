@@ -33,6 +33,7 @@ export const EnvSchema = Type.Object({
   REGISTRATION_INITIAL_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
   RATE_LIMIT_MAX: Type.Integer({ default: 300, minimum: 1 }),
   RATE_LIMIT_WINDOW: Type.Integer({ default: 60000, minimum: 1000 }),
+  RATE_LIMIT_MCP_MAX: Type.Integer({ default: 600, minimum: 1 }),
   LOGIN_MAX_FAILURES: Type.Integer({ default: 5, minimum: 1 }),
   LOGIN_LOCKOUT_SECONDS: Type.Integer({ default: 900, minimum: 1 }),
   REVOCATION_POLL_INTERVAL: Type.Integer({ default: 250, minimum: 20, maximum: 900 }),

@@ -35,6 +35,12 @@ export interface RateLimiter {
     blocked: (request: FastifyRequest, client: string) => number | undefined
     record: (request: FastifyRequest, client: string) => void
   }
+  /**
+   * Counts `count` tool calls (a whole batch at once) of one caller on /api/mcp against
+   * RATE_LIMIT_MCP_MAX per RATE_LIMIT_WINDOW. Returns the seconds to wait when that is
+   * exceeded, else undefined; the caller then refuses the whole request.
+   */
+  toolCalls: (request: FastifyRequest, caller: string, count: number) => Promise<number | undefined>
 }
 
 declare module 'fastify' {
@@ -66,18 +72,20 @@ export default fp(async function limits (fastify) {
     ...(redis === undefined ? {} : { redis })
   })
 
-  const limiter = fastify.createRateLimit({
-    max: config.RATE_LIMIT_MAX,
-    timeWindow: config.RATE_LIMIT_WINDOW,
-    skipOnError: true,
-    // The key is built by the caller below: bucket, kind and value.
-    keyGenerator: (request) => (request as FastifyRequest & { [rateLimitKey]?: string })[rateLimitKey] ?? request.ip
-  })
+  // The key is built by the callers below: bucket, kind and value.
+  const keyGenerator = (request: FastifyRequest): string => (request as FastifyRequest & { [rateLimitKey]?: string })[rateLimitKey] ?? request.ip
+  const limiter = fastify.createRateLimit({ max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW, skipOnError: true, keyGenerator })
+  const toolCallLimiter = fastify.createRateLimit({ max: config.RATE_LIMIT_MCP_MAX, timeWindow: config.RATE_LIMIT_WINDOW, skipOnError: true, keyGenerator })
 
-  async function exceeded (request: FastifyRequest, key: string): Promise<number | undefined> {
+  async function exceeded (request: FastifyRequest, key: string, count = 1, limit = limiter): Promise<number | undefined> {
     (request as FastifyRequest & { [rateLimitKey]?: string })[rateLimitKey] = key
-    const result = await limiter(request)
-    return !result.isAllowed && result.isExceeded ? Math.max(1, result.ttlInSeconds) : undefined
+    // The store adds one at a time; a batch's calls go together (pipelined on Redis).
+    const results = count === 1 ? [await limit(request)] : await Promise.all(Array.from({ length: count }, () => limit(request)))
+    let wait: number | undefined
+    for (const result of results) {
+      if (!result.isAllowed && result.isExceeded) wait = Math.max(wait ?? 1, result.ttlInSeconds)
+    }
+    return wait
   }
 
   // key → failures in the current window; bounded, so a flood of fake client ids cannot exhaust memory.
@@ -86,6 +94,9 @@ export default fp(async function limits (fastify) {
   const failureKeys = (request: FastifyRequest, client: string): string[] => [`ip:${request.ip}`, `client:${sourced(request, client)}`]
 
   fastify.decorate('limits', {
+    async toolCalls (request, caller, count) {
+      return count < 1 ? undefined : await exceeded(request, `mcp:${caller}`, count, toolCallLimiter)
+    },
     failures: {
       blocked (request, client) {
         const now = Date.now()
