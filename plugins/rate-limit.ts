@@ -50,9 +50,10 @@ declare module 'fastify' {
 }
 
 /**
- * Per-IP and per-client limits (RATE_LIMIT_MAX requests per RATE_LIMIT_WINDOW ms each) for the
- * login and token endpoints, through @fastify/rate-limit: shared by every instance in Redis when
- * REDIS_URL is set, in memory otherwise. Nothing is limited unless a route asks (`global: false`).
+ * Per-IP and per-(IP, client) limits (RATE_LIMIT_MAX requests per RATE_LIMIT_WINDOW ms each) for
+ * the login and token endpoints, and per-caller tool calls on /api/mcp (RATE_LIMIT_MCP_MAX),
+ * through @fastify/rate-limit: shared by every instance in Redis when REDIS_URL is set, in memory
+ * otherwise. Nothing is limited unless a route asks (`global: false`).
  */
 export default fp(async function limits (fastify) {
   const { config } = fastify
