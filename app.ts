@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify'
 import type { DestinationStream } from 'pino'
 import AutoLoad from '@fastify/autoload'
-import type { AppConfig } from './lib/config.js'
+import type { AppConfig, TrustedProxies } from './lib/config.js'
 import { lazyChildLogger, loggerOptions, requestIds } from './lib/logger.js'
 import type { SecretPrinter } from './lib/bootstrap.js'
 import { isUnavailable } from './lib/storage/errors.js'
@@ -20,6 +20,17 @@ export interface AppOptions {
 }
 
 /**
+ * `TRUST_PROXY` as Fastify's `trustProxy`: the client address is then the rightmost entry of
+ * `X-Forwarded-For` that no trusted proxy added (proxy-addr). Fastify ignores a bare hop count
+ * (it cannot tell a proxy from a client), so a count is given as "the first n hops": right only
+ * when nothing reaches the service except through those proxies, as the setting says.
+ */
+function trustProxyOption (proxies: TrustedProxies): FastifyServerOptions['trustProxy'] {
+  if (typeof proxies !== 'number') return proxies
+  return (_address: string, hop: number) => hop < proxies
+}
+
+/**
  * Fastify's own options for this service; server.ts and the tests both start from these.
  * `logStream` is where log lines go (pino's synchronous stdout when absent).
  */
@@ -29,7 +40,7 @@ export function serverOptions (config: AppConfig, logStream?: DestinationStream)
     bodyLimit: config.BODY_LIMIT,
     requestTimeout: config.REQUEST_TIMEOUT,
     connectionTimeout: config.REQUEST_TIMEOUT,
-    trustProxy: config.TRUST_PROXY,
+    trustProxy: trustProxyOption(config.trustProxy),
     // One access-log line per request (plugins/request-log.ts) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     // Request ids come from the server, never from the caller.

@@ -82,9 +82,11 @@ async function startService (settings: BenchSettings, work: string, engine: 'sql
       IAM_BOOTSTRAP_ADMIN_PASSWORD: randomBytes(18).toString('base64url'),
       IAM_BOOTSTRAP_CLIENT_ID: bootstrap.id,
       IAM_BOOTSTRAP_CLIENT_SECRET: bootstrap.secret,
-      // The token endpoint is rate-limited per client and IP; 50 connections from one address
-      // would measure 429s. The limiter still runs on every request, only its bound is raised.
+      // The token endpoint is rate-limited per client and IP, tools/call per caller; 50
+      // connections of one caller would measure 429s. The limiters still run on every request,
+      // only their bounds are raised.
       RATE_LIMIT_MAX: '1000000000',
+      RATE_LIMIT_MCP_MAX: '1000000000',
       ...settings.serverEnv
     }
   })

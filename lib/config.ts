@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import envSchema from 'env-schema'
 import { Type, type Static } from '@sinclair/typebox'
 
@@ -9,7 +10,7 @@ export const EnvSchema = Type.Object({
   PORT: Type.Integer({ default: 8000, minimum: 0, maximum: 65535 }),
   HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
   PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://[^/?#]+/?$' })),
-  TRUST_PROXY: Type.Boolean({ default: false }),
+  TRUST_PROXY: Type.Optional(Type.String()),
   DATABASE_URL: Type.String({ default: 'sqlite:./data/iam.db', pattern: '^(sqlite:.+|postgres(ql)?://.+)$' }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://.+' })),
   ALLOWED_ORIGINS: Type.String({ default: '' }),
@@ -32,6 +33,7 @@ export const EnvSchema = Type.Object({
   REGISTRATION_INITIAL_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
   RATE_LIMIT_MAX: Type.Integer({ default: 300, minimum: 1 }),
   RATE_LIMIT_WINDOW: Type.Integer({ default: 60000, minimum: 1000 }),
+  RATE_LIMIT_MCP_MAX: Type.Integer({ default: 600, minimum: 1 }),
   LOGIN_MAX_FAILURES: Type.Integer({ default: 5, minimum: 1 }),
   LOGIN_LOCKOUT_SECONDS: Type.Integer({ default: 900, minimum: 1 }),
   REVOCATION_POLL_INTERVAL: Type.Integer({ default: 250, minimum: 20, maximum: 900 }),
@@ -43,9 +45,16 @@ export const EnvSchema = Type.Object({
 })
 export type Env = Static<typeof EnvSchema>
 
+/**
+ * Whom to believe about the client's address: nobody (false), the first `n` hops before this
+ * service (a number), or the proxies at these addresses and CIDR ranges.
+ */
+export type TrustedProxies = false | number | string[]
+
 export interface AppConfig extends Env {
   /** `PUBLIC_URL` without a trailing slash, when set. */
   publicUrl: string | undefined
+  trustProxy: TrustedProxies
   allowedOrigins: string[]
   allowedHosts: string[]
   database: { engine: 'sqlite', path: string } | { engine: 'postgres', url: string }
@@ -76,6 +85,46 @@ export function readConfig (data: Record<string, string | undefined> = process.e
   return deriveConfig(env)
 }
 
+/** proxy-addr's names for address ranges, which Fastify accepts beside addresses and CIDRs. */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+function isProxyAddress (entry: string): boolean {
+  if (PROXY_RANGE_NAMES.has(entry) || isIP(entry) !== 0) return true
+  const slash = entry.indexOf('/')
+  if (slash < 0 || !/^\d{1,3}$/.test(entry.slice(slash + 1))) return false
+  const family = isIP(entry.slice(0, slash))
+  const bits = Number(entry.slice(slash + 1))
+  return family !== 0 && bits <= (family === 4 ? 32 : 128)
+}
+
+/**
+ * `TRUST_PROXY`: unset (or `false`) trusts no proxy; a whole number is how many proxies stand
+ * in front; otherwise a comma list of the proxies' addresses and CIDR ranges. The old `true`
+ * believed any client's forwarded headers: it is refused, not reinterpreted, so that an
+ * operator decides whom to trust.
+ */
+export function parseTrustProxy (value: string | undefined): TrustedProxies {
+  const text = (value ?? '').trim()
+  if (text === '' || text.toLowerCase() === 'false') return false
+  if (text.toLowerCase() === 'true') {
+    throw new ConfigError('invalid configuration: TRUST_PROXY=true (believe every forwarded header) is no longer accepted; ' +
+      'name the proxies instead: their addresses or CIDR ranges (e.g. TRUST_PROXY=10.0.0.0/8 or TRUST_PROXY=127.0.0.1,::1), ' +
+      'or how many proxies stand in front of the service (e.g. TRUST_PROXY=1); set PUBLIC_URL to the public origin')
+  }
+  if (/^\d+$/.test(text)) {
+    const hops = Number(text)
+    if (!Number.isSafeInteger(hops)) throw new ConfigError('invalid configuration: TRUST_PROXY hop count is too large')
+    return hops === 0 ? false : hops
+  }
+  const entries = list(text)
+  for (const entry of entries) {
+    if (!isProxyAddress(entry)) {
+      throw new ConfigError(`invalid configuration: TRUST_PROXY entry "${entry}" must be an IP address, a CIDR range (10.0.0.0/8), loopback, linklocal or uniquelocal; or TRUST_PROXY is a hop count`)
+    }
+  }
+  return entries
+}
+
 /** Checks what the schema cannot say and adds the parsed forms of list and URL settings. */
 export function deriveConfig (env: Env): AppConfig {
   for (const origin of list(env.ALLOWED_ORIGINS)) {
@@ -89,9 +138,11 @@ export function deriveConfig (env: Env): AppConfig {
   const database: AppConfig['database'] = env.DATABASE_URL.startsWith('sqlite:')
     ? { engine: 'sqlite', path: env.DATABASE_URL.slice('sqlite:'.length) }
     : { engine: 'postgres', url: env.DATABASE_URL }
+  const trustProxy = parseTrustProxy(env.TRUST_PROXY)
   return {
     ...env,
     publicUrl: env.PUBLIC_URL?.replace(/\/$/, ''),
+    trustProxy,
     allowedOrigins: list(env.ALLOWED_ORIGINS).map(o => o.toLowerCase()),
     allowedHosts: list(env.ALLOWED_HOSTS).map(h => h.toLowerCase()),
     database

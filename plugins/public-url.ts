@@ -5,11 +5,15 @@ import type { AddressInfo } from 'node:net'
 declare module 'fastify' {
   interface FastifyInstance {
     /**
-     * `{base}`, the public origin: `PUBLIC_URL`; else, under `TRUST_PROXY`, the forwarded
-     * scheme and host; else the listen address. Never the caller's own `Host` header.
+     * `{base}`, the public origin: `PUBLIC_URL`, else the listen address. Never a header: not
+     * the caller's `Host`, nor `X-Forwarded-Host` / `-Proto`, even from a trusted proxy (a
+     * proxy passes on what its client sent). The request argument is accepted and ignored.
      */
     publicBase: (request?: FastifyRequest) => string
-    /** Whether a `Host` header names this service (the public origin, or an allowed host). */
+    /**
+     * Whether the raw `Host` header names this service (the public origin, or an allowed host);
+     * `X-Forwarded-Host` is never read, so a rebinding host cannot pass as a forwarded one.
+     */
     isAllowedHost: (request: FastifyRequest) => boolean
     /** Whether an `Origin` header is the public origin or one of `ALLOWED_ORIGINS`. */
     isAllowedOrigin: (request: FastifyRequest, origin: string) => boolean
@@ -42,19 +46,16 @@ export default fp(async function publicUrl (fastify) {
     return base
   }
 
-  fastify.decorate('publicBase', function publicBase (request?: FastifyRequest): string {
-    if (config.publicUrl !== undefined) return config.publicUrl
-    if (config.TRUST_PROXY && request !== undefined && request.headers['x-forwarded-host'] !== undefined) {
-      return `${request.protocol}://${request.host}`.toLowerCase()
-    }
-    return listenAddress()
+  fastify.decorate('publicBase', function publicBase (): string {
+    return config.publicUrl ?? listenAddress()
   })
 
   fastify.decorate('isAllowedHost', function isAllowedHost (request: FastifyRequest): boolean {
-    const host = (request.host ?? '').toLowerCase()
+    // request.host would follow X-Forwarded-Host from a trusted proxy: the raw header only.
+    const host = (request.headers.host ?? '').toLowerCase()
     if (host === '') return false
     if (config.allowedHosts.includes(host)) return true
-    const base = new URL(fastify.publicBase(request))
+    const base = new URL(fastify.publicBase())
     if (host === base.host) return true
     const [name, port] = splitHost(host)
     const [baseName, basePort] = splitHost(base.host)

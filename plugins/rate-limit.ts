@@ -6,19 +6,27 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 /** Where a request's limiter key is put for the shared limiter's key generator. */
 const rateLimitKey = Symbol('rateLimitKey')
 
+/**
+ * A client id or account name as seen from this request's address. Limits are never kept per
+ * client alone: a stranger's failures would then lock the real client out from everywhere.
+ */
+function sourced (request: FastifyRequest, client: string): string {
+  return `${request.ip} ${client}`
+}
+
 /** A group of routes whose callers share their limits (login apart from the token endpoint). */
 export type RateLimitBucket = 'login' | 'token' | 'oauth'
 
 export interface RateLimiter {
   /**
    * Counts this request against its IP's limit and, when `client` is given (a client id or an
-   * account name), that client's limit too. When one is exceeded, answers 429 with
-   * `Retry-After` and `body`, and returns false; the caller then stops.
+   * account name), the limit of that client from that IP. When one is exceeded, answers 429
+   * with `Retry-After` and `body`, and returns false; the caller then stops.
    */
   check: (request: FastifyRequest, reply: FastifyReply, bucket: RateLimitBucket, client: string | undefined, body: unknown) => Promise<boolean>
   /**
    * Failed client-secret checks where every request carries the secret (HTTP Basic on
-   * /api/mcp), counted per IP and per claimed client id in memory: only failures count, so
+   * /api/mcp), counted per IP and per (IP, claimed client id) in memory: only failures count, so
    * service accounts calling at full speed are never slowed. Past RATE_LIMIT_MAX failures in
    * RATE_LIMIT_WINDOW, `blocked` gives the seconds to wait, and the caller refuses without
    * checking the secret — a right guess then gains nothing.
@@ -27,6 +35,12 @@ export interface RateLimiter {
     blocked: (request: FastifyRequest, client: string) => number | undefined
     record: (request: FastifyRequest, client: string) => void
   }
+  /**
+   * Counts `count` tool calls (a whole batch at once) of one caller on /api/mcp against
+   * RATE_LIMIT_MCP_MAX per RATE_LIMIT_WINDOW. Returns the seconds to wait when that is
+   * exceeded, else undefined; the caller then refuses the whole request.
+   */
+  toolCalls: (request: FastifyRequest, caller: string, count: number) => Promise<number | undefined>
 }
 
 declare module 'fastify' {
@@ -36,9 +50,10 @@ declare module 'fastify' {
 }
 
 /**
- * Per-IP and per-client limits (RATE_LIMIT_MAX requests per RATE_LIMIT_WINDOW ms each) for the
- * login and token endpoints, through @fastify/rate-limit: shared by every instance in Redis when
- * REDIS_URL is set, in memory otherwise. Nothing is limited unless a route asks (`global: false`).
+ * Per-IP and per-(IP, client) limits (RATE_LIMIT_MAX requests per RATE_LIMIT_WINDOW ms each) for
+ * the login and token endpoints, and per-caller tool calls on /api/mcp (RATE_LIMIT_MCP_MAX),
+ * through @fastify/rate-limit: shared by every instance in Redis when REDIS_URL is set, in memory
+ * otherwise. Nothing is limited unless a route asks (`global: false`).
  */
 export default fp(async function limits (fastify) {
   const { config } = fastify
@@ -58,26 +73,31 @@ export default fp(async function limits (fastify) {
     ...(redis === undefined ? {} : { redis })
   })
 
-  const limiter = fastify.createRateLimit({
-    max: config.RATE_LIMIT_MAX,
-    timeWindow: config.RATE_LIMIT_WINDOW,
-    skipOnError: true,
-    // The key is built by the caller below: bucket, kind and value.
-    keyGenerator: (request) => (request as FastifyRequest & { [rateLimitKey]?: string })[rateLimitKey] ?? request.ip
-  })
+  // The key is built by the callers below: bucket, kind and value.
+  const keyGenerator = (request: FastifyRequest): string => (request as FastifyRequest & { [rateLimitKey]?: string })[rateLimitKey] ?? request.ip
+  const limiter = fastify.createRateLimit({ max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW, skipOnError: true, keyGenerator })
+  const toolCallLimiter = fastify.createRateLimit({ max: config.RATE_LIMIT_MCP_MAX, timeWindow: config.RATE_LIMIT_WINDOW, skipOnError: true, keyGenerator })
 
-  async function exceeded (request: FastifyRequest, key: string): Promise<number | undefined> {
+  async function exceeded (request: FastifyRequest, key: string, count = 1, limit = limiter): Promise<number | undefined> {
     (request as FastifyRequest & { [rateLimitKey]?: string })[rateLimitKey] = key
-    const result = await limiter(request)
-    return !result.isAllowed && result.isExceeded ? Math.max(1, result.ttlInSeconds) : undefined
+    // The store adds one at a time; a batch's calls go together (pipelined on Redis).
+    const results = count === 1 ? [await limit(request)] : await Promise.all(Array.from({ length: count }, () => limit(request)))
+    let wait: number | undefined
+    for (const result of results) {
+      if (!result.isAllowed && result.isExceeded) wait = Math.max(wait ?? 1, result.ttlInSeconds)
+    }
+    return wait
   }
 
   // key → failures in the current window; bounded, so a flood of fake client ids cannot exhaust memory.
   const failures = new Map<string, { count: number, resetAt: number }>()
   const MAX_FAILURE_KEYS = 100_000
-  const failureKeys = (request: FastifyRequest, client: string): string[] => [`ip:${request.ip}`, `client:${client}`]
+  const failureKeys = (request: FastifyRequest, client: string): string[] => [`ip:${request.ip}`, `client:${sourced(request, client)}`]
 
   fastify.decorate('limits', {
+    async toolCalls (request, caller, count) {
+      return count < 1 ? undefined : await exceeded(request, `mcp:${caller}`, count, toolCallLimiter)
+    },
     failures: {
       blocked (request, client) {
         const now = Date.now()
@@ -106,7 +126,7 @@ export default fp(async function limits (fastify) {
     async check (request, reply, bucket, client, body) {
       let retryAfter = await exceeded(request, `${bucket}:ip:${request.ip}`)
       if (retryAfter === undefined && client !== undefined && client !== '') {
-        retryAfter = await exceeded(request, `${bucket}:client:${client}`)
+        retryAfter = await exceeded(request, `${bucket}:client:${sourced(request, client)}`)
       }
       if (retryAfter === undefined) return true
       request.log.info({ bucket }, 'rate limit exceeded')

@@ -6,7 +6,7 @@ import type { Principal } from '../principal.js'
 import { insufficientScopeChallenge, unauthorizedChallenge } from '../challenge.js'
 import { isUnavailable } from '../storage/errors.js'
 import {
-  DEFAULT_VERSION, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, LATEST_VERSION, METHOD_NOT_FOUND,
+  DEFAULT_VERSION, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, LATEST_VERSION, MAX_BATCH_SIZE, METHOD_NOT_FOUND,
   PROTOCOL_VERSIONS, UNAUTHORIZED, allowsBatches, classify, errorBody, isSupportedVersion, resultBody,
   transportRefusal, type JsonRpcId, type JsonRpcRequest, type ProtocolVersion
 } from './protocol.js'
@@ -27,6 +27,8 @@ interface Answer {
   body: string | Buffer
   /** `WWW-Authenticate` to send with it (insufficient scope). */
   challenge?: string
+  /** `Retry-After`, in seconds (rate limit). */
+  retryAfter?: number
 }
 
 const SERVER_NAME = 'iam-mcp'
@@ -90,7 +92,23 @@ export function createMcpHandler (fastify: FastifyInstance): (request: FastifyRe
     // Answers are per caller and may carry credentials (add_application, rotate_application_secret).
     reply.code(answer.status).header('content-type', JSON_TYPE).header('cache-control', 'no-store')
     if (answer.challenge !== undefined) reply.header('www-authenticate', answer.challenge)
+    if (answer.retryAfter !== undefined) reply.header('retry-after', String(answer.retryAfter))
     return reply.send(answer.body)
+  }
+
+  const tooManyCalls = `Too Many Requests: more than ${fastify.config.RATE_LIMIT_MCP_MAX} tool calls in ` +
+    `${fastify.config.RATE_LIMIT_WINDOW / 1000} s; retry later`
+
+  /**
+   * Counts the request's tool calls against the caller's limit before any of them runs: the
+   * 429 to send when it is exceeded, else undefined. Other methods are cheap and not counted.
+   */
+  async function overLimit (request: FastifyRequest, principal: Principal, calls: number): Promise<Answer | undefined> {
+    if (calls === 0) return undefined
+    const wait = await fastify.limits.toolCalls(request, `${principal.kind}:${principal.id}`, calls)
+    if (wait === undefined) return undefined
+    request.log.info({ calls }, 'MCP request refused: tool-call rate limit exceeded')
+    return { status: 429, body: transportRefusal(tooManyCalls), retryAfter: wait }
   }
 
   /** An exception nobody turned into an answer: 503 when the database is the cause, else 500. */
@@ -175,11 +193,16 @@ export function createMcpHandler (fastify: FastifyInstance): (request: FastifyRe
     const version = requestVersion(request)
     if (version === undefined) return badVersion(request)
     if (!allowsBatches(version)) return fail(400, null, INVALID_REQUEST, `JSON-RPC batches are not supported in protocol version ${version}`)
+    if (messages.length > MAX_BATCH_SIZE) {
+      return fail(400, null, INVALID_REQUEST, `a batch holds at most ${MAX_BATCH_SIZE} messages; this one holds ${messages.length}`)
+    }
+    const classified = messages.map(classify)
+    const limited = await overLimit(request, principal, classified.filter(c => c.kind === 'request' && c.message.method === 'tools/call').length)
+    if (limited !== undefined) return limited
     const answers: string[] = []
     let challenge: string | undefined
     // In order, one at a time: a batch may hold writes that depend on one another.
-    for (const item of messages) {
-      const c = classify(item)
+    for (const c of classified) {
       if (c.kind === 'invalid') answers.push(errorBody(c.id, { code: INVALID_REQUEST, message: `Invalid Request: ${c.reason}` }))
       else if (c.kind === 'request') {
         if (c.message.method === 'initialize') {
@@ -238,6 +261,10 @@ export function createMcpHandler (fastify: FastifyInstance): (request: FastifyRe
     }
     // Notifications and a client's responses get no answer.
     if (c.kind !== 'request') return reply.code(202).send()
+    if (c.message.method === 'tools/call') {
+      const limited = await overLimit(request, principal, 1)
+      if (limited !== undefined) return send(reply, limited)
+    }
     return send(reply, await answer(request, principal, c.message))
   }
 }

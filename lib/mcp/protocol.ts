@@ -22,6 +22,9 @@ export function allowsBatches (version: ProtocolVersion): boolean {
   return BATCHING.has(version)
 }
 
+/** The most messages one batch may hold: each may be a slow write, and a batch runs in order. */
+export const MAX_BATCH_SIZE = 20
+
 export const PARSE_ERROR = -32700
 export const INVALID_REQUEST = -32600
 export const METHOD_NOT_FOUND = -32601

@@ -6,8 +6,10 @@ import { BUILT_IN } from '../bootstrap.js'
 export type SignInResult = { ok: true, user: User } | { ok: false, locked: boolean }
 
 /**
- * Username and password check behind the login lockout: LOGIN_MAX_FAILURES failures lock the
- * account name for LOGIN_LOCKOUT_SECONDS, whether or not it exists (so a lockout says nothing).
+ * Username and password check behind the login lockout: LOGIN_MAX_FAILURES failures from one
+ * address lock the account name, for that address, for LOGIN_LOCKOUT_SECONDS, whether or not
+ * it exists (so a lockout says nothing). Keyed by address too, so that a stranger's guesses
+ * never lock the user out from elsewhere; the per-address rate limit bounds guesses in all.
  */
 export async function passwordSignIn (fastify: FastifyInstance, request: FastifyRequest, input: { username: string, password: string, organization?: string }): Promise<SignInResult> {
   const { store, config } = fastify
@@ -18,7 +20,7 @@ export async function passwordSignIn (fastify: FastifyInstance, request: Fastify
     request.log.info({ locked: false }, 'login failed')
     return { ok: false, locked: false }
   }
-  const key = `${nameKey(organization)}/${nameKey(input.username)}`
+  const key = `${request.ip} ${nameKey(organization)}/${nameKey(input.username)}`
   if (await store.loginFailures.lockedUntil(key) > Date.now()) return { ok: false, locked: true }
   const user = input.username === '' || input.password === '' ? undefined : await store.users.authenticate(organization, input.username, input.password)
   if (user === undefined) {

@@ -96,15 +96,21 @@ test('discovery documents', async (t) => {
   })
 })
 
-test('without PUBLIC_URL, {base} is the listen address; with TRUST_PROXY, the forwarded origin', async (t) => {
-  const app = await build(t, { env: { TRUST_PROXY: 'true' } })
-  const res = await app.inject({ url: '/.well-known/oauth-protected-resource', headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'login.example.org' } })
-  t.equal(res.json().resource, 'https://login.example.org')
-  t.same(res.json().authorization_servers, ['https://login.example.org'])
-  const as = await app.inject({ url: '/.well-known/oauth-authorization-server', headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'login.example.org' } })
-  t.equal(as.json().token_endpoint, 'https://login.example.org/api/login/oauth/access_token')
+test('without PUBLIC_URL, {base} is the listen address; forwarded headers never change it', async (t) => {
+  // The test's requests come from 127.0.0.1: a trusted proxy, whose forwarded host is still ignored.
+  const app = await build(t, { env: { TRUST_PROXY: '127.0.0.1' } })
+  const forwarded = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example' }
   const plain = await app.inject({ url: '/.well-known/oauth-protected-resource' })
   t.match(plain.json().resource, /^http:\/\/127\.0\.0\.1:\d+$/)
+  const base = plain.json().resource as string
+  const res = await app.inject({ url: '/.well-known/oauth-protected-resource', headers: forwarded })
+  t.equal(res.json().resource, base, 'the resource is not the forwarded origin')
+  t.same(res.json().authorization_servers, [base])
+  for (const url of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration', '/.well-known/app-built-in/oauth-authorization-server']) {
+    const as = await app.inject({ url, headers: { ...forwarded, host: 'evil.example' } })
+    t.equal(as.json().issuer, base, `${url}: the issuer is not the forwarded (or Host) origin`)
+    t.equal(as.json().token_endpoint, `${base}/api/login/oauth/access_token`)
+  }
 })
 
 test('after a key rotation the JWKS keeps the old key and signs with the new one', async (t) => {

@@ -21,14 +21,14 @@ test('defaults give a working local configuration', async (t) => {
 test('values are parsed: numbers, booleans, lists, URLs', async (t) => {
   const config = readConfig({
     PORT: '9001',
-    TRUST_PROXY: 'true',
+    TRUST_PROXY: '10.0.0.0/8, 192.0.2.1',
     PUBLIC_URL: 'https://IAM.example.com/',
     ALLOWED_ORIGINS: 'https://a.example.com, http://localhost:6274',
     ALLOWED_HOSTS: 'iam.internal,Other.Example',
     DATABASE_URL: 'postgres://u:p@db:5432/iam'
   })
   t.equal(config.PORT, 9001)
-  t.equal(config.TRUST_PROXY, true)
+  t.same(config.trustProxy, ['10.0.0.0/8', '192.0.2.1'])
   t.equal(config.publicUrl, 'https://IAM.example.com')
   t.same(config.allowedOrigins, ['https://a.example.com', 'http://localhost:6274'])
   t.same(config.allowedHosts, ['iam.internal', 'other.example'])
@@ -44,6 +44,8 @@ test('an invalid setting is refused with a message naming it', async (t) => {
     [{ PUBLIC_URL: 'https://x.example/path' }, /PUBLIC_URL/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     [{ TRUST_PROXY: 'maybe' }, /TRUST_PROXY/],
+    [{ TRUST_PROXY: '10.0.0.0/33' }, /TRUST_PROXY/],
+    [{ TRUST_PROXY: '-1' }, /TRUST_PROXY/],
     [{ COOKIE_SECRET: 'short' }, /COOKIE_SECRET/],
     [{ REGISTRATION: 'sometimes' }, /REGISTRATION/],
     [{ REGISTRATION: 'token' }, /REGISTRATION_INITIAL_TOKEN/],
@@ -57,6 +59,19 @@ test('an invalid setting is refused with a message naming it', async (t) => {
   t.ok(new ConfigError('x') instanceof Error)
 })
 
+test('TRUST_PROXY names the proxies: addresses, CIDR ranges or a hop count; unset, none', async (t) => {
+  t.equal(readConfig({}).trustProxy, false, 'unset: no proxy')
+  t.equal(readConfig({ TRUST_PROXY: '' }).trustProxy, false)
+  t.equal(readConfig({ TRUST_PROXY: 'false' }).trustProxy, false, 'the old default still means no proxy')
+  t.equal(readConfig({ TRUST_PROXY: '0' }).trustProxy, false)
+  t.equal(readConfig({ TRUST_PROXY: '2' }).trustProxy, 2)
+  t.same(readConfig({ TRUST_PROXY: '127.0.0.1,::1, 10.0.0.0/8,fd00::/8,loopback' }).trustProxy, ['127.0.0.1', '::1', '10.0.0.0/8', 'fd00::/8', 'loopback'])
+  for (const value of ['true', 'TRUE', ' true ']) {
+    t.throws(() => readConfig({ TRUST_PROXY: value }), { name: 'ConfigError', message: /TRUST_PROXY=true .*no longer accepted.*addresses or CIDR ranges.*TRUST_PROXY=1/ },
+      `${JSON.stringify(value)} is refused with what to write instead`)
+  }
+})
+
 test('.env.example lists every setting of the schema, and nothing else', async (t) => {
   const text = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8')
   const listed = [...text.matchAll(/^#? ?([A-Z_]+)=/gm)].map(m => m[1]).sort()
@@ -64,12 +79,16 @@ test('.env.example lists every setting of the schema, and nothing else', async (
 })
 
 test('the server refuses to start on a bad setting, naming it', async (t) => {
-  const result = spawnSync('/usr/bin/env', [...WITHOUT_TAP, process.execPath, '--import', 'tsx', 'server.ts'], {
+  const start = (env: Record<string, string>) => spawnSync('/usr/bin/env', [...WITHOUT_TAP, process.execPath, '--import', 'tsx', 'server.ts'], {
     cwd: new URL('../..', import.meta.url).pathname,
-    env: { PATH: process.env.PATH, PORT: 'not-a-port', DATABASE_URL: 'sqlite::memory:' },
+    env: { PATH: process.env.PATH, DATABASE_URL: 'sqlite::memory:', ...env },
     encoding: 'utf8',
     timeout: 60000
   })
+  const result = start({ PORT: 'not-a-port' })
   t.equal(result.status, 1)
   t.match(result.stderr, /PORT/)
+  const trustAll = start({ TRUST_PROXY: 'true', PORT: '0' })
+  t.equal(trustAll.status, 1, 'TRUST_PROXY=true stops start-up')
+  t.match(trustAll.stderr, /TRUST_PROXY=true .*no longer accepted/)
 })

@@ -1,4 +1,5 @@
 import { test } from 'tap'
+import { build } from '../helper.js'
 import { BASE, BOOTSTRAP_BASIC, HOST, applicationWith, bearerFor, buildMcp, rpc, sessionCookieFor } from './fixtures/util.js'
 
 const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'test', version: '1' } } }
@@ -261,6 +262,48 @@ test('batches: accepted for 2025-03-26 and older, -32600 for newer', async (t) =
   const notificationsOnly = await rpc(app, [{ jsonrpc: '2.0', method: 'notifications/initialized' }])
   t.equal(notificationsOnly.statusCode, 202)
   t.equal(notificationsOnly.body, '')
+})
+
+test('a batch holds at most 20 messages: a larger one is refused whole, before any of it runs', async (t) => {
+  const app = await build(t, { env: { PUBLIC_URL: BASE } })
+  const addUsers = (prefix: string, n: number): unknown[] => Array.from({ length: n }, (_, i) =>
+    ({ jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'add_user', arguments: { owner: 'built-in', name: `${prefix}-${i}` } } }))
+
+  const tooLarge = await rpc(app, addUsers('large', 21), { headers: { 'mcp-protocol-version': '2025-03-26' } })
+  t.equal(tooLarge.statusCode, 400)
+  t.same(tooLarge.json(), { jsonrpc: '2.0', id: null, error: { code: -32600, message: 'a batch holds at most 20 messages; this one holds 21' } })
+  for (let i = 0; i < 21; i++) t.equal(await app.store.users.find(`built-in/large-${i}`), undefined, `large-${i} was not added`)
+
+  const largest = await rpc(app, addUsers('full', 20), { headers: { 'mcp-protocol-version': '2024-11-05' } })
+  t.equal(largest.statusCode, 200, 'a batch of 20 is served')
+  t.equal(largest.json().length, 20)
+  t.ok(largest.json().every((a: { result?: { isError?: boolean } }) => a.result !== undefined && a.result.isError !== true), 'every call in it ran')
+})
+
+test('tools/call is limited per caller, every request of a batch counted, before any of it runs', async (t) => {
+  const MAX = 25
+  const app = await build(t, { env: { PUBLIC_URL: BASE, RATE_LIMIT_MCP_MAX: String(MAX), RATE_LIMIT_WINDOW: '60000' } })
+  const call = (id: number, name: string, args: Record<string, unknown> = {}): unknown => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } })
+  const legacy = { 'mcp-protocol-version': '2025-03-26' }
+
+  const batch = await rpc(app, Array.from({ length: 20 }, (_, i) => call(i, 'get_account')), { headers: legacy })
+  t.equal(batch.statusCode, 200, 'a batch of 20 calls: 20 counted')
+  for (let i = 0; i < MAX - 20; i++) t.equal((await rpc(app, call(100 + i, 'get_account'))).statusCode, 200, `single call ${21 + i} of ${MAX}`)
+  for (let i = 0; i < 10; i++) t.equal((await rpc(app, LIST)).statusCode, 200, 'tools/list is not counted')
+
+  const over = await rpc(app, [call(1, 'add_user', { owner: 'built-in', name: 'over-1' }), call(2, 'add_user', { owner: 'built-in', name: 'over-2' })], { headers: legacy })
+  t.equal(over.statusCode, 429, 'a batch past the limit is refused whole')
+  t.match(over.headers['retry-after'], /^\d+$/, 'with Retry-After')
+  t.ok(Number(over.headers['retry-after']) >= 1 && Number(over.headers['retry-after']) <= 60, 'within the window')
+  t.same(over.json(), { jsonrpc: '2.0', id: null, error: { code: -32600, message: `Too Many Requests: more than ${MAX} tool calls in 60 s; retry later` } }, 'in the transport-refusal shape')
+  t.equal(await app.store.users.find('built-in/over-1'), undefined, 'none of it ran')
+  t.equal(await app.store.users.find('built-in/over-2'), undefined)
+
+  const single = await rpc(app, call(200, 'get_account'))
+  t.equal(single.statusCode, 429, 'a single call too')
+  t.equal((await rpc(app, LIST)).statusCode, 200, 'tools/list still answers')
+  const other = await rpc(app, call(300, 'get_account'), { headers: { authorization: await bearerFor(app, ['account:read']) } })
+  t.equal(other.statusCode, 200, 'another caller is not affected')
 })
 
 test('tools/list: scope filtering, unrestricted sessions, no scope → []', async (t) => {

@@ -52,7 +52,7 @@ test('failed logins slow down, then lock the account for a while, not forever', 
 
 test('failed client-secret checks are rate-limited', async (t) => {
   const MAX = 5
-  const { base } = await listen(t, { env: { RATE_LIMIT_MAX: String(MAX), RATE_LIMIT_WINDOW: '60000', TRUST_PROXY: 'true' } })
+  const { base } = await listen(t, { env: { RATE_LIMIT_MAX: String(MAX), RATE_LIMIT_WINDOW: '60000', TRUST_PROXY: '127.0.0.1' } })
 
   await t.test('token endpoint', async (t) => {
     const from = { 'x-forwarded-for': '198.51.100.7' }
@@ -84,5 +84,53 @@ test('failed client-secret checks are rate-limited', async (t) => {
     t.equal((await list()).status, 429, 'even the right secret is not checked from there until the window ends')
     const elsewhere = await mcp(base, basic(), { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { 'x-forwarded-for': '203.0.113.9' })
     t.not(elsewhere.status, 500, 'no internal error for others')
+  })
+})
+
+test("a stranger's failures never lock the client or user out from another address", async (t) => {
+  const MAX = 5
+  const { base } = await listen(t, {
+    env: { RATE_LIMIT_MAX: String(MAX), RATE_LIMIT_WINDOW: '60000', LOGIN_MAX_FAILURES: String(MAX_FAILURES), LOGIN_LOCKOUT_SECONDS: '600', TRUST_PROXY: '127.0.0.1' }
+  })
+  const victim = { username: 'victim', password: 'the-victims-password' }
+  t.ok(succeeded(await callTool(base, basic(), 'add_user', { owner: 'built-in', name: victim.username, password: victim.password }, { 'x-forwarded-for': '192.0.2.200' })), 'victim added')
+
+  await t.test('token endpoint', async (t) => {
+    const token = (secret: string | undefined, address: string): Promise<HttpAnswer> => request(`${base}/api/login/oauth/access_token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(undefined, secret), 'x-forwarded-for': address },
+      body: 'grant_type=client_credentials'
+    })
+    const statuses: number[] = []
+    for (let i = 0; i <= MAX; i++) statuses.push((await token(`wrong-secret-${i}`, '198.51.100.21')).status)
+    t.same(statuses, [...Array(MAX).fill(401), 429], 'the stranger is refused after its failures')
+    t.equal((await token(undefined, '198.51.100.21')).status, 429, 'even with the right secret, from there')
+    t.equal((await token(undefined, '203.0.113.21')).status, 200, 'the client itself, from its own address, gets its token')
+  })
+
+  await t.test('HTTP Basic on /api/mcp', async (t) => {
+    const list = (secret: string | undefined, address: string): Promise<HttpAnswer> =>
+      mcp(base, basic(undefined, secret), { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { 'x-forwarded-for': address })
+    const statuses: number[] = []
+    for (let i = 0; i <= MAX; i++) statuses.push((await list(`wrong-secret-${i}`, '198.51.100.22')).status)
+    t.same(statuses, [...Array(MAX).fill(401), 429], 'the stranger is refused after its failures')
+    t.equal((await list(undefined, '198.51.100.22')).status, 429, 'even with the right secret, from there')
+    t.equal((await list(undefined, '203.0.113.22')).status, 200, 'the client itself, from its own address, is served')
+  })
+
+  await t.test('password login', async (t) => {
+    const signIn = (password: string, address: string): Promise<HttpAnswer> => request(`${base}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': address },
+      body: JSON.stringify({ username: victim.username, password })
+    })
+    const statuses: number[] = []
+    // Past both the lockout and the per-account request count.
+    for (let i = 0; i <= MAX; i++) statuses.push((await signIn(`wrong-guess-${i}`, '198.51.100.23')).status)
+    t.same(statuses, [...Array(MAX_FAILURES).fill(401), ...Array(MAX + 1 - MAX_FAILURES).fill(429)], 'the stranger locks itself out')
+    t.equal((await signIn(victim.password, '198.51.100.23')).status, 429, 'even with the right password, from there')
+    const own = await signIn(victim.password, '203.0.113.23')
+    t.equal(own.status, 200, 'the user, from its own address, signs in')
+    t.equal(own.json?.status, 'ok')
   })
 })

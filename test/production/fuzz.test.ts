@@ -117,6 +117,7 @@ test('fuzzing the public endpoints: no 5xx, no hang, no leak, no crash, bounded 
     BODY_LIMIT: String(BODY_LIMIT),
     // Let the fuzzer reach the handlers instead of the rate limiter and the lockout.
     RATE_LIMIT_MAX: '1000000',
+    RATE_LIMIT_MCP_MAX: '1000000',
     LOGIN_MAX_FAILURES: '1000000',
     LOG_LEVEL: 'error'
   })

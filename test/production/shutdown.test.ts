@@ -56,7 +56,8 @@ function freshConnection (port: number): Promise<number | string> {
 
 test('SIGTERM under load: in-flight requests complete, exit 0, nothing acknowledged is lost', async (t) => {
   const databaseUrl = await testDatabaseUrl(t)
-  const env = { DATABASE_URL: databaseUrl, SHUTDOWN_TIMEOUT: '20000' }
+  // Up to 4 × 150 calls plus the two in flight: past the default tool-call limit of one caller.
+  const env = { DATABASE_URL: databaseUrl, SHUTDOWN_TIMEOUT: '20000', RATE_LIMIT_MCP_MAX: '100000' }
   const server = await startServer(t, env)
   const auth = basic()
 

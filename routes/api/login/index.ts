@@ -21,7 +21,8 @@ const Refusal = Type.Object({ status: Type.Literal('error'), error: Type.String(
  * `built-in`, and `organization/username` is accepted as the username). Success: 200 with the
  * user and the signed session cookie. Wrong credentials: 401 `invalid_credentials`, whichever
  * field was wrong, after a short delay. An account name locked after LOGIN_MAX_FAILURES failures
- * (whether or not it exists) answers 429 with Retry-After until LOGIN_LOCKOUT_SECONDS pass.
+ * from one address (whether or not it exists) answers that address 429 with Retry-After until
+ * LOGIN_LOCKOUT_SECONDS pass.
  */
 const login: FastifyPluginAsyncTypebox = async function (fastify) {
   const refuse = (reply: FastifyReply, status: number, error: string) =>

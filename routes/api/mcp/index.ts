@@ -35,23 +35,18 @@ const mcp: FastifyPluginAsyncTypebox = async function (fastify) {
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, fastify.getDefaultJsonParser(fastify.initialConfig.onProtoPoisoning ?? 'error', fastify.initialConfig.onConstructorPoisoning ?? 'error'))
 
   // Hosts already found allowed: the check parses URLs, and every request makes it. Only
-  // answers for hosts that name us are kept, so callers cannot grow it. Without a trusted proxy
-  // the answer depends on the Host header alone (the public origin does not change with the
-  // request): the raw header is the key, and the set is emptied if the origin ever changes.
-  const trustProxy = fastify.config.TRUST_PROXY
+  // answers for hosts that name us are kept, so callers cannot grow it. The answer depends on
+  // the raw Host header alone (never X-Forwarded-Host, and the public origin does not change
+  // with the request): the header is the key, and the set is emptied if the origin changes.
   const allowedHosts = new Set<string>()
   let allowedFor = ''
   function hostAllowed (request: FastifyRequest): boolean {
-    let key: string | undefined
-    if (trustProxy) key = `${request.host}\n${fastify.publicBase(request)}`
-    else {
-      const base = fastify.publicBase()
-      if (base !== allowedFor) {
-        allowedHosts.clear()
-        allowedFor = base
-      }
-      key = request.headers.host
+    const base = fastify.publicBase()
+    if (base !== allowedFor) {
+      allowedHosts.clear()
+      allowedFor = base
     }
+    const key = request.headers.host
     if (key !== undefined && allowedHosts.has(key)) return true
     if (!fastify.isAllowedHost(request)) return false
     if (key !== undefined && allowedHosts.size < 64) allowedHosts.add(key)
@@ -61,7 +56,7 @@ const mcp: FastifyPluginAsyncTypebox = async function (fastify) {
   // Against DNS rebinding and cross-site use of the cookie; CORS for the allowed origins.
   fastify.addHook('onRequest', function guard (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
     if (!hostAllowed(request)) {
-      request.log.info({ host: request.host }, 'MCP request refused: Host not allowed')
+      request.log.info({ host: request.headers.host }, 'MCP request refused: Host not allowed')
       refuse(reply, 403, 'Forbidden: Host not allowed')
       return
     }
