@@ -57,6 +57,16 @@ function listQuery<T extends keyof Database> (db: Q, table: T, req: ListRequest,
   return query.orderBy('id').limit(pageLimit(req.limit) + 1)
 }
 
+/**
+ * Rows whose `owner/name` column belongs to `owner`: an exact, case-sensitive prefix match on
+ * both engines. (LIKE is ASCII case-insensitive on SQLite and has no default escape character
+ * there, so `acme/%` would also match `Acme/…` and `acme_x/%` nothing.)
+ */
+function ownedBy (column: string, owner: string) {
+  const prefix = `${owner}/`
+  return sql<boolean>`substr(${sql.ref(column)}, 1, ${sql.lit([...prefix].length)}) = ${prefix}`
+}
+
 export interface ListRequest extends PageRequest {
   owner?: string
   filter?: string
@@ -697,7 +707,7 @@ export class TokenRepository {
     let query = this.store.db.selectFrom('tokens').selectAll()
     if (req.subject !== undefined) query = query.where('subject', '=', req.subject)
     if (req.clientId !== undefined) query = query.where('client_id', '=', req.clientId)
-    if (req.owner !== undefined) query = query.where('subject', 'like', `${escapeLike(req.owner)}/%`)
+    if (req.owner !== undefined) query = query.where(ownedBy('subject', req.owner))
     if (req.includeExpired !== true) query = query.where('expires_at', '>', Date.now())
     if (after !== undefined) query = query.where('id', '>', after)
     const rows = await guard('token', () => query.orderBy('id').limit(limit + 1).execute())
@@ -874,7 +884,7 @@ export class SessionRepository {
     const after = decodeCursor(req.cursor)
     let query = this.store.db.selectFrom('sessions').selectAll().where('ended_at', 'is', null).where('expires_at', '>', Date.now())
     if (req.userId !== undefined) query = query.where('user_id', '=', req.userId)
-    if (req.owner !== undefined) query = query.where('user_id', 'like', `${escapeLike(req.owner)}/%`)
+    if (req.owner !== undefined) query = query.where(ownedBy('user_id', req.owner))
     if (after !== undefined) query = query.where('id', '>', after)
     const rows = await guard('session', () => query.orderBy('id').limit(limit + 1).execute())
     return toPage(rows, limit, r => r.id, toSession)

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { build } from '../helper.js'
 import { sessionHandle } from '../../lib/tool-schemas.js'
 import { expectError, expectOk, seed } from './context.js'
+import { principalFor } from '../tool-helper.js'
 
 async function token (app: FastifyInstance, id: string, subject: string, extra: { sessionId?: string, expiresAt?: number, clientId?: string } = {}): Promise<void> {
   await app.store.tokens.insert({
@@ -107,4 +108,22 @@ test('token and session tools', async (t) => {
     t.equal(byGlobal.session.userId, 'other/olga')
     t.same((await expectOk(t, app, 'get_sessions', {}, who.global)).items, [])
   })
+})
+
+test('an organization admin sees the tokens and sessions of its own organization only, whatever the case of a neighbour\'s name', async (t) => {
+  const app = await build(t)
+  const global = principalFor(app)
+  for (const name of ['acme_x', 'Acme_x', 'acmeXx']) {
+    await expectOk(t, app, 'add_organization', { name }, global)
+    await expectOk(t, app, 'add_user', { owner: name, name: 'boss', isAdmin: true }, global)
+    await app.store.sessions.create({ userId: `${name}/boss`, userAgent: name, ip: '10.0.0.9', ttlSeconds: 3600 })
+    await token(app, `tok-${name}`, `${name}/boss`)
+  }
+  const boss = principalFor(app, { id: 'acme_x/boss', isAdmin: true })
+  const tokens = await expectOk(t, app, 'get_tokens', {}, boss)
+  t.same(tokens.items.map((i: { id: string }) => i.id), ['tok-acme_x'], 'an "_" in the name is not a wildcard, and "Acme_x" is another organization')
+  const sessions = await expectOk(t, app, 'get_sessions', {}, boss)
+  t.same(sessions.items.map((s: { userAgent: string }) => s.userAgent), ['acme_x'])
+  const listed = await expectOk(t, app, 'get_tokens', { owner: 'Acme_x' }, global)
+  t.same(listed.items.map((i: { id: string }) => i.id), ['tok-Acme_x'])
 })
