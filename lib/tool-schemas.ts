@@ -33,7 +33,7 @@ export const Slug = (description: string) =>
  * embeddings, isolates): NFKC keeps them, so `ad<ZWSP>min` would be a new user that looks like `admin`.
  */
 export const USER_NAME_PATTERN = '^(?![.]{1,2}$)[^\\s\\x00-\\x1f\\x7f\\u00ad\\u061c\\u180e\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u206f\\ufeff/\\\\?#%"\'<>:]{1,64}$'
-export const UserName = Type.String({ pattern: USER_NAME_PATTERN, minLength: 1, maxLength: 64, description: 'user name, unique in its organization after NFKC normalisation and case folding (an e-mail address works; no whitespace, "/", "\\", ":", "?", "#", "%", quotes or angle brackets)' })
+export const UserName = Type.String({ pattern: USER_NAME_PATTERN, minLength: 1, maxLength: 64, description: 'user name, unique in its organization after NFKC normalisation, case folding and confusable mapping (an e-mail address works; no whitespace, "/", "\\", ":", "?", "#", "%", quotes or angle brackets)' })
 
 /** `owner/name`. */
 export const ID_PATTERN = '^[^\\s/]{1,64}/[^\\s/]{1,64}$'

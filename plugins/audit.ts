@@ -3,6 +3,9 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { AuditEvent } from '../lib/storage/models.js'
 import type { Store } from '../lib/storage/store.js'
 import { uuidv7 } from '../lib/crypto.js'
+import { escapeBadText } from '../lib/bad-text.js'
+import { isUnavailable } from '../lib/storage/errors.js'
+import { HotCounter } from '../lib/metrics.js'
 
 /** One tool call as the audit log keeps it; the id is given when it is recorded. */
 export type AuditRecord = Omit<AuditEvent, 'id'>
@@ -54,10 +57,28 @@ export function redactSecrets (value: unknown, depth = 0): unknown {
 }
 
 /**
+ * An event whose text no engine can store (U+0000, lone surrogates: a tool name is whatever the
+ * caller sent) would fail its whole batch on PostgreSQL: such text is stored escaped. The
+ * arguments need nothing here: they are stored as JSON, which escapes both.
+ */
+function storable (event: AuditRecord): AuditRecord {
+  return {
+    ...event,
+    principal: escapeBadText(event.principal),
+    principalKind: escapeBadText(event.principalKind),
+    organization: escapeBadText(event.organization),
+    clientId: escapeBadText(event.clientId),
+    tool: escapeBadText(event.tool),
+    error: escapeBadText(event.error)
+  }
+}
+
+/**
  * The write-behind queue: callers append in memory (the hot path never waits for the
  * database); a timer writes batches at least every AUDIT_FLUSH_MS; close writes the rest.
+ * `onDropped` counts events the database refused one by one (not for being down).
  */
-export function createAuditLog (store: Store, log: FastifyBaseLogger): AuditLog & { close: () => Promise<void> } {
+export function createAuditLog (store: Store, log: FastifyBaseLogger, onDropped: (count: number) => void = () => {}): AuditLog & { close: () => Promise<void> } {
   let pending: AuditEvent[] = []
   let timer: NodeJS.Timeout | undefined
   let writing: Promise<void> | undefined
@@ -82,6 +103,13 @@ export function createAuditLog (store: Store, log: FastifyBaseLogger): AuditLog 
     try {
       await store.audit.insertMany(batch)
     } catch (err) {
+      if (!isUnavailable(err)) {
+        // The database is up but refused the batch: some event in it is at fault. Written one
+        // by one, the others get in and only the faulty ones are dropped — a retry would
+        // fail the same way forever and hold back every later event.
+        await writeOneByOne(batch)
+        return
+      }
       // Put them back (in order) so the next flush retries; bounded, so a long outage cannot
       // exhaust memory.
       pending = batch.concat(pending)
@@ -98,6 +126,32 @@ export function createAuditLog (store: Store, log: FastifyBaseLogger): AuditLog 
       }
       throw err
     }
+  }
+
+  async function writeOneByOne (batch: AuditEvent[]): Promise<void> {
+    let dropped = 0
+    let code: unknown
+    let down: unknown
+    for (let i = 0; i < batch.length; i++) {
+      try {
+        await store.audit.insertMany([batch[i]])
+      } catch (err) {
+        if (isUnavailable(err)) {
+          // Down meanwhile: the rest waits for the next flush, as any batch would.
+          pending = batch.slice(i).concat(pending)
+          down = err
+          break
+        }
+        dropped++
+        code ??= (err as { cause?: { code?: unknown } }).cause?.code ?? (err as { code?: unknown }).code
+      }
+    }
+    if (dropped > 0) {
+      onDropped(dropped)
+      // Holds no event content: a tool name or an argument may be what the database refused.
+      log.error({ dropped, code }, 'audit events dropped: the database refused them')
+    }
+    if (down !== undefined) throw down
   }
 
   async function flush (): Promise<void> {
@@ -118,7 +172,7 @@ export function createAuditLog (store: Store, log: FastifyBaseLogger): AuditLog 
         log.warn({ tool: event.tool }, 'audit event after close, not recorded')
         return
       }
-      pending.push({ id: uuidv7(event.at), ...event })
+      pending.push({ id: uuidv7(event.at), ...storable(event) })
       if (pending.length >= BATCH && writing === undefined) flush().catch(() => {})
       else schedule()
     },
@@ -137,9 +191,11 @@ export function createAuditLog (store: Store, log: FastifyBaseLogger): AuditLog 
 }
 
 export default fp(async function audit (fastify) {
-  const auditLog = createAuditLog(fastify.store, fastify.log)
+  const droppedEvents = new HotCounter<never>('audit_events_dropped_total', 'Audit events the database refused and that were dropped', fastify.metrics.registry)
+  const dropped = droppedEvents.find('', () => ({}))
+  const auditLog = createAuditLog(fastify.store, fastify.log, (count) => { HotCounter.add(dropped, count) })
   fastify.decorate('audit', { record: auditLog.record, flush: auditLog.flush })
   // Registered after storage (a dependency), so this runs before the database is closed:
   // onClose hooks run in reverse order of registration.
   fastify.addHook('onClose', async () => { await auditLog.close() })
-}, { name: 'audit', dependencies: ['storage'], fastify: '5.x' })
+}, { name: 'audit', dependencies: ['storage', 'metrics'], fastify: '5.x' })

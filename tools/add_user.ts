@@ -6,7 +6,7 @@ import { DisplayName, Email, Password, Phone, Slug, UserName, UserSchema, checkU
 export default defineTool({
   name: 'add_user',
   title: 'Add a user',
-  description: 'Creates a user in an organization (`owner`); its id becomes "<owner>/<name>". Names are unique per organization after Unicode normalisation and case folding, so a look-alike of an existing name ("Admin" vs "admin") is a conflict. Without `password` the user cannot log in until one is set. `isAdmin` makes an organization admin (a global admin in `built-in`). Organization admins may add users only to their own organization.',
+  description: 'Creates a user in an organization (`owner`); its id becomes "<owner>/<name>". Names are unique per organization after Unicode normalisation, case folding and confusable mapping (Unicode TR39 skeletons), so a look-alike of an existing name ("Admin", or "admin" written with a Cyrillic a or a dotless i, vs "admin") is a conflict. Without `password` the user cannot log in until one is set. `isAdmin` makes an organization admin (a global admin in `built-in`). Organization admins may add users only to their own organization.',
   scopes: ['user:write'],
   input: Type.Object({
     owner: Slug('the organization the user belongs to'),

@@ -8,6 +8,7 @@ import type { Store } from '../storage/store.js'
 import { StoreError, isUnavailable } from '../storage/errors.js'
 import { ToolError, type ToolDefinition, type ToolServices } from '../tool.js'
 import type { ReadCache } from './read-cache.js'
+import { findBadText } from '../bad-text.js'
 
 /** What `tools/call` needs to know about a registered tool. */
 export interface CallableTool {
@@ -98,6 +99,13 @@ export async function callTool (deps: CallDependencies, principal: Principal, na
   if (!tool.input.Check(args)) {
     const first = tool.input.Errors(args).First()
     const message = `invalid arguments: ${first === undefined ? 'do not match the input schema' : `${first.path === '' ? '/' : first.path}: ${first.message}`}`
+    finish('error', 'error', message)
+    return { kind: 'result', result: errorResult(message) }
+  }
+  // Text no engine stores faithfully (U+0000 fails on PostgreSQL only): refused on both alike.
+  const bad = findBadText(args)
+  if (bad !== undefined) {
+    const message = `invalid arguments: ${bad === '' ? '/' : bad}: holds U+0000 or an unpaired surrogate`
     finish('error', 'error', message)
     return { kind: 'result', result: errorResult(message) }
   }

@@ -3,10 +3,16 @@ export type StoreErrorCode = 'not_found' | 'conflict' | 'invalid' | 'unavailable
 /** A storage failure a caller can act on; its message is safe to show. */
 export class StoreError extends Error {
   readonly code: StoreErrorCode
+  /**
+   * 400 for `invalid` (the caller's value is at fault: e.g. text PostgreSQL cannot store), so
+   * that any error handler that reaches it answers a 4xx in its own shape, never a 500.
+   */
+  readonly statusCode?: number
   constructor (code: StoreErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.name = 'StoreError'
     this.code = code
+    if (code === 'invalid') this.statusCode = 400
   }
 }
 

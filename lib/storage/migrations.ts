@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely'
 import { secretDigest } from '../crypto.js'
+import { foldedNameKey, nameKey } from './name-key.js'
 
 /**
  * Versioned schema changes, in order. A migration is never edited once released: add a new
@@ -221,6 +222,42 @@ migrations['0003_session_digests'] = {
       const rows = await db.selectFrom(table).select(['id', 'session_id']).where('session_id', 'is not', null).execute() as Array<{ id: string, session_id: string }>
       for (const row of rows) await db.updateTable(table).set({ session_id: digest(row.session_id) }).where('id', '=', row.id).execute()
     }
+  }
+}
+
+/**
+ * Sets `users.name_key` for every user to `keyOf(name)`. Two users whose keys now coincide (a
+ * look-alike pair accepted before) both stay: the earlier-created keeps the plain key, the
+ * later gets it suffixed with `/` and its id (no name holds `/`), so the unique constraint
+ * holds and nobody is lost. Every key is first set to a placeholder (`/` + id), so that no
+ * new key meets a row's old one on the way.
+ */
+async function rekeyUsers (db: Kysely<any>, keyOf: (name: string) => string): Promise<void> {
+  const users = await db.selectFrom('users').select(['id', 'owner', 'name']).orderBy('created_at').orderBy('id').execute() as Array<{ id: string, owner: string, name: string }>
+  const taken = new Set<string>()
+  const keys = users.map(user => {
+    let key = keyOf(user.name)
+    if (taken.has(`${user.owner}\n${key}`)) key = `${key}/${user.id}`
+    taken.add(`${user.owner}\n${key}`)
+    return key
+  })
+  const write = async (trx: Kysely<any>): Promise<void> => {
+    for (const user of users) await trx.updateTable('users').set({ name_key: `/${user.id}` }).where('id', '=', user.id).execute()
+    for (const [i, user] of users.entries()) await trx.updateTable('users').set({ name_key: keys[i] }).where('id', '=', user.id).execute()
+  }
+  // The migrator runs this inside its own transaction where the engine has transactional DDL.
+  if (db.isTransaction) await write(db)
+  else await db.transaction().execute(write)
+}
+
+migrations['0004_user_name_skeletons'] = {
+  // Look-alike names (Cyrillic а for a, dotless ı for i) conflict: keys become TR39 skeletons.
+  async up (db: Kysely<any>) {
+    await rekeyUsers(db, nameKey)
+  },
+  async down (db: Kysely<any>) {
+    // Skeleton-distinct names are distinct once only folded, so the old keys are unique again.
+    await rekeyUsers(db, foldedNameKey)
   }
 }
 

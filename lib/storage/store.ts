@@ -9,13 +9,11 @@ import type { Database, UserRow, ApplicationRow, OrganizationRow, RoleRow, Permi
 import type { Organization, User, Application, Role, Permission, TokenRecord, Session, SigningKey, AuditEvent, AuthorizationCode } from './models.js'
 import { iso } from './models.js'
 import { StoreError, translate } from './errors.js'
+import { nameKey } from './name-key.js'
 import { decodeCursor, escapeLike, pageLimit, toPage, type Page, type PageRequest } from './paging.js'
 import { hashPassword, randomToken, secretDigest, uuidv7, verifyPassword, DUMMY_PASSWORD_HASH, safeEqual } from '../crypto.js'
 
-/** NFKC + case folding: `Admin` and a full-width `ａｄｍｉｎ` are the same user name. */
-export function nameKey (name: string): string {
-  return name.normalize('NFKC').toLowerCase().normalize('NFKC')
-}
+export { nameKey } from './name-key.js'
 
 const json = (value: unknown): string => JSON.stringify(value)
 const parseList = (text: string): string[] => JSON.parse(text) as string[]
@@ -312,8 +310,13 @@ export class UserRepository {
    * the user exists, so the answer's timing does not tell which field was wrong.
    */
   async authenticate (owner: string, name: string, password: string): Promise<User | undefined> {
-    const row = await guard('user', () => this.store.db.selectFrom('users').selectAll()
-      .where('owner', '=', owner).where('name_key', '=', nameKey(name)).executeTakeFirst())
+    // By key, or by exact name: a look-alike pair that predates skeletons keeps one plain key
+    // (migration 0004 suffixes the later one's), and each still signs in by its own name.
+    const rows = await guard('user', () => this.store.db.selectFrom('users').selectAll()
+      .where('owner', '=', owner)
+      .where(eb => eb.or([eb('name_key', '=', nameKey(name)), eb('id', '=', `${owner}/${name}`)]))
+      .limit(2).execute())
+    const row = rows.find(r => r.name === name) ?? rows[0]
     const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_PASSWORD_HASH)
     if (row === undefined || row.password_hash === null || !ok || row.is_forbidden === 1) return undefined
     return toUser(row)

@@ -151,9 +151,56 @@ test('the write-behind queue: never blocks callers, batches, retries, flushes on
 
   t.test('close when the database refuses: logged, not thrown', async (t) => {
     const errors: string[] = []
-    const log = createAuditLog(fakeStore(async () => { throw new Error('down') }), { ...silent, error: (_: unknown, msg: string) => { errors.push(msg) } } as unknown as FastifyBaseLogger)
+    const log = createAuditLog(fakeStore(async () => { throw new StoreError('unavailable', 'the database is unavailable') }), { ...silent, error: (_: unknown, msg: string) => { errors.push(msg) } } as unknown as FastifyBaseLogger)
     log.record(event('lost'))
     await log.close()
     t.ok(errors.some(m => /lost at shutdown/.test(m)))
   })
+})
+
+test('an event the database refuses is dropped alone, counted, and logged without its content', async (t) => {
+  const written: string[] = []
+  const lines: string[] = []
+  let dropped = 0
+  const log = createAuditLog(fakeStore(async (events) => {
+    // Like PostgreSQL with a value it cannot store: the whole statement fails.
+    if (events.some(e => e.tool.startsWith('bad'))) throw Object.assign(new Error('invalid byte sequence'), { code: '22021' })
+    written.push(...events.map(e => e.tool))
+  }), { ...silent, error: (obj: unknown, msg: string) => { lines.push(JSON.stringify(obj) + msg) } } as unknown as FastifyBaseLogger, (n) => { dropped += n })
+  log.record(event('before'))
+  log.record(event('bad-secret-looking-name'))
+  log.record(event('after'))
+  await log.flush()
+  t.same(written, ['before', 'after'], 'the others are written, in order')
+  t.equal(dropped, 1)
+  log.record(event('later'))
+  await log.flush()
+  t.same(written, ['before', 'after', 'later'], 'nothing is held back')
+  t.ok(lines.some(l => /audit events dropped/.test(l)))
+  t.notMatch(lines.join('\n'), /bad-secret-looking-name/)
+  await log.close()
+})
+
+test('bad text in a tool name is stored escaped; later events and a clean shutdown lose nothing', async (t) => {
+  const env = await testEnv(t)
+  const first = await buildMcp(t, { env })
+  const nul = await rpc(first, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x\u0000', arguments: { 'k\u0000': 'v\ud800' } } })
+  t.equal(nul.json().error?.code, -32602, 'an unknown tool')
+  await rpc(first, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'lone\udc00', arguments: {} } })
+  await first.audit.flush()
+  await callTool(first, 'echo', { text: 'after' })
+  await first.audit.flush()
+  const { items } = await first.store.audit.list({ limit: 50 })
+  t.ok(items.some(e => e.tool === 'x\\u0000' && (e.arguments as Record<string, unknown>)['k\u0000'] === 'v\ud800'), 'escaped name; arguments as JSON keeps them')
+  t.ok(items.some(e => e.tool === 'lone\\udc00'))
+  t.ok(items.some(e => e.tool === 'echo'), 'a later event is stored')
+
+  await rpc(first, { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'x\u0000', arguments: {} } })
+  await Promise.all(Array.from({ length: 10 }, (_, i) => callTool(first, 'echo', { text: `n${i}` })))
+  await first.close()
+  const second = await buildMcp(t, { env })
+  t.equal((await second.store.audit.list({ tool: 'echo', limit: 500 })).items.length, 11, 'every event after the bad one survives shutdown')
+  t.equal((await second.store.audit.list({ tool: 'x\\u0000', limit: 500 })).items.length, 2)
+  const metrics = await second.inject({ method: 'GET', url: '/metrics' })
+  t.match(metrics.body, /audit_events_dropped_total 0/)
 })

@@ -1,5 +1,5 @@
 import { test } from 'tap'
-import { build } from '../helper.js'
+import { ADMIN, build } from '../helper.js'
 import { verifyPassword } from '../../lib/crypto.js'
 import { expectError, expectOk, seed } from './context.js'
 
@@ -31,6 +31,14 @@ test('user tools', async (t) => {
     await expectError(t, app, 'add_user', { owner: 'built-in', name: 'ａｄｍｉｎ' }, who.global, /already exists/)
     const { user } = await expectOk(t, app, 'add_user', { owner: 'acme', name: 'ａｄｍｉｎ' }, who.global)
     t.equal(user.id, 'acme/ａｄｍｉｎ', 'the same name in another organization is fine')
+    // Confusables (Unicode TR39 skeletons): a Cyrillic а, a dotless ı.
+    await expectError(t, app, 'add_user', { owner: 'built-in', name: '\u0430dmin' }, who.global, /already exists/)
+    await expectError(t, app, 'add_user', { owner: 'built-in', name: 'adm\u0131n' }, who.global, /already exists/)
+    await expectError(t, app, 'add_user', { owner: 'built-in', name: '\u0410DMIN' }, who.global, /already exists/)
+    await expectOk(t, app, 'add_user', { owner: 'built-in', name: 'p\u0430ypal' }, who.global)
+    await expectError(t, app, 'add_user', { owner: 'built-in', name: 'paypal' }, who.global, /already exists/)
+    const login = await app.inject({ method: 'POST', url: '/api/login', payload: { username: 'admin', password: ADMIN.password } })
+    t.equal(login.statusCode, 200, 'the canonical name still signs in')
   })
 
   t.test('add_user: bad input is refused with the field named', async (t) => {
