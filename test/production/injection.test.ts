@@ -13,7 +13,8 @@ import { HOSTILE, leaks } from './hostile.js'
 const auth = basic()
 
 test('SQL and script fragments in every string field of every tool', async (t) => {
-  const { app, base } = await listen(t)
+  // Over a thousand calls from one caller: load, not a caller to slow down.
+  const { app, base } = await listen(t, { env: { RATE_LIMIT_MCP_MAX: '1000000' } })
   const call = (name: string, args: Record<string, unknown>): Promise<HttpAnswer> => callTool(base, auth, name, args)
   for (const [tool, args] of [
     ['add_organization', { name: 'hostile-org' }],
