@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import type { Change } from '../lib/storage/store.js'
 import type { Application, Session, User } from '../lib/storage/models.js'
 import { StoreError } from '../lib/storage/errors.js'
+import { isBadText } from '../lib/bad-text.js'
 import { BoundedCache } from '../lib/oauth/bounded-cache.js'
 import { CLOCK_TOLERANCE_MS } from '../lib/jwt.js'
 
@@ -211,6 +212,8 @@ export default fp(async function authState (fastify) {
       return { session, user }
     },
     async authenticateClient (clientId, clientSecret) {
+      // No client id or secret holds bad text (PostgreSQL could not even look it up): wrong credentials.
+      if (isBadText(clientId) || isBadText(clientSecret)) return undefined
       // A salted one-shot hash (cheaper than an HMAC object per request): the cache never
       // holds a secret, and its keys say nothing outside this process.
       const key = hash('sha256', `${credentialSalt}${clientId}:${clientSecret}`, 'base64url')

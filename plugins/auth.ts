@@ -1,14 +1,13 @@
 import { hash, randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import fastifyBasicAuth from '@fastify/basic-auth'
-import { isBadText } from '../lib/bad-text.js'
 import type { FastifyRequest } from 'fastify'
 import type { AuthFailure, AuthResult, Principal } from '../lib/principal.js'
 import type { Application, Session, User } from '../lib/storage/models.js'
 import { StoreError } from '../lib/storage/errors.js'
 import { parseScope } from '../lib/scopes.js'
 import { grantableScopes, mayActForItself } from '../lib/auth/policy.js'
-import { decodeFormComponent } from '../lib/oauth/client-auth.js'
+import { clientOfBasicCredentials } from '../lib/oauth/client-auth.js'
 import { BoundedCache } from '../lib/oauth/bounded-cache.js'
 import { BUILT_IN } from '../lib/bootstrap.js'
 import { isForeignOrigin, readSessionCookie } from '../lib/session.js'
@@ -112,15 +111,7 @@ export default fp(async function auth (fastify) {
     // Lax parsing tolerates extra whitespace; errors are ours to map (no `authenticate` header).
     strictCredentials: false,
     async validate (clientId: string, clientSecret: string, request: FastifyRequest) {
-      // No client id or secret holds bad text (PostgreSQL would refuse the lookup): wrong credentials.
-      if (isBadText(clientId) || isBadText(clientSecret)) throw new InvalidClient('invalid client credentials')
-      let app = await authState.authenticateClient(clientId, clientSecret)
-      if (app === undefined) {
-        // RFC 6749 §2.3.1 form-encodes both before Basic; curl -u and most clients do not.
-        const [id, secret] = [decodeFormComponent(clientId), decodeFormComponent(clientSecret)]
-        if (isBadText(id) || isBadText(secret)) throw new InvalidClient('invalid client credentials')
-        if (id !== clientId || secret !== clientSecret) app = await authState.authenticateClient(id, secret)
-      }
+      const app = await clientOfBasicCredentials(authState.authenticateClient, clientId, clientSecret)
       // Right credentials of an application that may not act for itself are refused the same way.
       if (app === undefined || !mayActForItself(app)) throw new InvalidClient('invalid client credentials')
       basicResults.set(request, app)

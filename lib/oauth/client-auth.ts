@@ -31,12 +31,7 @@ export async function authenticateClient (fastify: FastifyInstance, request: Fas
     const credentials = basicCredentials(request.headers.authorization ?? '')
     if (credentials === undefined) throw new OAuthError('invalid_client', 'client authentication failed')
     await authState.ensureFresh()
-    let client = await authState.authenticateClient(credentials.id, credentials.secret)
-    if (client === undefined) {
-      // RFC 6749 §2.3.1 form-encodes both before Basic; curl -u and most clients do not.
-      const [id, secret] = [decodeFormComponent(credentials.id), decodeFormComponent(credentials.secret)]
-      if (id !== credentials.id || secret !== credentials.secret) client = await authState.authenticateClient(id, secret)
-    }
+    const client = await clientOfBasicCredentials(authState.authenticateClient, credentials.id, credentials.secret)
     if (client === undefined || client.isDisabled) throw new OAuthError('invalid_client', 'client authentication failed')
     if (bodyId !== undefined && bodyId !== client.clientId) throw new OAuthError('invalid_request', 'client_id does not match the authenticated client')
     return { client, method: 'client_secret_basic' }
@@ -71,8 +66,20 @@ export function basicCredentials (header: string): { id: string, secret: string 
   return { id: decoded.slice(0, colon), secret: decoded.slice(colon + 1) }
 }
 
-/** Undoes application/x-www-form-urlencoded encoding (RFC 6749 §2.3.1), or returns the value as is. */
-export function decodeFormComponent (value: string): string {
+/**
+ * The client that HTTP Basic credentials name: as sent, or form-decoded, as RFC 6749 §2.3.1 asks
+ * clients to encode them (curl -u and most clients do not). Undefined when neither matches.
+ */
+export async function clientOfBasicCredentials (authenticate: (id: string, secret: string) => Promise<Application | undefined>, id: string, secret: string): Promise<Application | undefined> {
+  const client = await authenticate(id, secret)
+  if (client !== undefined) return client
+  const [decodedId, decodedSecret] = [decodeFormComponent(id), decodeFormComponent(secret)]
+  if (decodedId === id && decodedSecret === secret) return undefined
+  return await authenticate(decodedId, decodedSecret)
+}
+
+/** Undoes application/x-www-form-urlencoded encoding, or returns the value as is. */
+function decodeFormComponent (value: string): string {
   if (!value.includes('%') && !value.includes('+')) return value
   try {
     return decodeURIComponent(value.replace(/\+/g, ' '))
