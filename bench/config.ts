@@ -1,10 +1,10 @@
 /**
- * The benchmark's settings (env knobs) and its scenario catalogue with issue 6's targets.
+ * The benchmark's settings (env knobs) and its scenario catalogue with their performance targets.
  */
 import type { Target } from './stats.js'
 
 export interface BenchSettings {
-  /** A B rounds (scenario, then baseline); issue 6 asks for at least 3. */
+  /** A B rounds (scenario, then baseline); at least 3, so a median means something. */
   rounds: number
   /** Seconds per measured run. */
   duration: number
@@ -28,7 +28,7 @@ export interface BenchSettings {
   nodeArgs: string[]
   /**
    * Settings for the service on top of the bench's own (`KEY=VALUE,…`), to measure what one
-   * costs (e.g. `LOG_LEVEL=warn`); a changed run is not the issue's configuration.
+   * costs (e.g. `LOG_LEVEL=warn`); a changed run is not the one the targets were set for.
    */
   serverEnv: Record<string, string>
 }
@@ -71,7 +71,7 @@ export function benchSettings (env: Record<string, string | undefined>, defaultO
   }
 }
 
-/** Peak RSS allowed under every scenario (issue 6). */
+/** Peak RSS allowed under every scenario: the service must fit a small instance. */
 export const RSS_LIMIT_MIB = 200
 
 export interface ScenarioSpec {
@@ -84,7 +84,7 @@ export interface ScenarioSpec {
   engine: 'sqlite' | 'postgres'
 }
 
-/** Issue 6's scenarios, in the order they run in each round. */
+/** The benchmark's scenarios, in the order they run in each round. */
 export const SCENARIOS: readonly ScenarioSpec[] = [
   { id: '1', title: 'tools/list, bearer, every scope', target: { ratio: 0.8, p99: 10, rssMiB: RSS_LIMIT_MIB }, status: 200, engine: 'sqlite' },
   { id: '2', title: 'tools/list, bearer, one scope', target: { ratio: 0.8, p99: 10, rssMiB: RSS_LIMIT_MIB }, status: 200, engine: 'sqlite' },

@@ -1,5 +1,5 @@
 /**
- * `npm run bench` — issue 6's benchmark. Starts the built service (`node dist/server.js`) on a
+ * `npm run bench` — the performance benchmark. Starts the built service (`node dist/server.js`) on a
  * fresh SQLite database (and, when PostgreSQL answers, a second one on a fresh PostgreSQL
  * database for the write scenario), sets up its data through the real API, starts the bare
  * Fastify baseline with a reply the size of our `tools/list`, warms both up, then alternates
@@ -77,7 +77,7 @@ async function startService (settings: BenchSettings, work: string, engine: 'sql
       PORT: String(port),
       HOST: '127.0.0.1',
       DATABASE_URL: databaseUrl,
-      // Request logging stays on, as in production: issue 6's ratios must hold with it.
+      // Request logging stays on, as in production: the target ratios must hold with it.
       LOG_LEVEL: 'info',
       IAM_BOOTSTRAP_ADMIN_PASSWORD: randomBytes(18).toString('base64url'),
       IAM_BOOTSTRAP_CLIENT_ID: bootstrap.id,

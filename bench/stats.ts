@@ -3,7 +3,7 @@
  * console table and the SVG chart. No I/O here, so test/bench can check all of it.
  */
 
-/** What a scenario must reach, as issue 6 sets it; absent fields mean "report only". */
+/** What a scenario must reach (its performance target); absent fields mean "report only". */
 export interface Target {
   /** Minimum ratio of the scenario's requests/s to the bare baseline's. */
   ratio?: number

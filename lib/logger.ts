@@ -2,24 +2,26 @@ import { randomBytes } from 'node:crypto'
 import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify'
 import type { Bindings, ChildLoggerOptions, DestinationStream, Level, LogFn, Logger } from 'pino'
 import type { AppConfig } from './config.js'
+import { SECRET_NAMES } from './secret-names.js'
 
-/** Query parameters whose values are secrets when a client misplaces them in a URL. */
-const SECRET_PARAMS = /^(access_token|refresh_token|id_token|token|code|code_verifier|client_secret|password|registration_access_token|assertion)$/i
+/**
+ * Query parameters whose values are secrets when a client misplaces them in a URL (compared
+ * lower-cased): the secret names, and `code`, an authorization code there (in a log object,
+ * `code` is an error's code and stays readable).
+ */
+const SECRET_PARAMS = new Set([...SECRET_NAMES, 'code'].map(name => name.toLowerCase()))
 
 /** The request URL with the values of secret-bearing query parameters replaced. */
 export function redactUrl (url: string): string {
   const q = url.indexOf('?')
   if (q < 0) return url
   const params = new URLSearchParams(url.slice(q + 1))
-  for (const key of [...params.keys()]) if (SECRET_PARAMS.test(key)) params.set(key, '[Redacted]')
+  for (const key of [...params.keys()]) if (SECRET_PARAMS.has(key.toLowerCase())) params.set(key, '[Redacted]')
   return `${url.slice(0, q)}?${params.toString()}`
 }
 
 /** Keys whose values are secrets, at the top of a log object and one level down. */
-const SECRET_KEYS = new Set([
-  'password', 'client_secret', 'clientSecret', 'access_token', 'refresh_token', 'id_token', 'token',
-  'code_verifier', 'secret', 'registration_access_token'
-])
+const SECRET_KEYS = new Set(SECRET_NAMES)
 /** Under a `headers` object these carry credentials (compared lower-cased). */
 const SECRET_HEADERS = new Set(['authorization', 'cookie', 'set-cookie'])
 const CENSOR = '[Redacted]'
@@ -43,7 +45,7 @@ function censorChildren (value: object, headers: boolean): unknown {
 
 /**
  * What pino's `redact` with wildcard paths did, at a fraction of its cost (it cloned every
- * logged value on every line: about 30 µs of each request's two log lines, issue 6's profile;
+ * logged value on every line: about 30 µs of each request's two log lines, as profiled under load;
  * the top-level keys stay with pino's `redact`, which also covers child loggers' bindings).
  * Secret-named keys are censored at the top and one level down, and credential headers under
  * any top-level `headers`. `req` and `res` are left to their serializers, which keep only

@@ -4,7 +4,7 @@ import type { Metric, Registry } from 'prom-client'
  * Counters and histograms for the per-request hot path, exposed through a prom-client registry.
  *
  * prom-client hashes the label object on every `inc`/`observe`, even through a labelled child
- * (about 4 % of a `tools/list` request's CPU in issue 6's profile). Here a series is found once by
+ * (about 4 % of a `tools/list` request's CPU when profiled under load). Here a series is found once by
  * a string key and then updated with plain additions; prom-client only formats the values when
  * `/metrics` is scraped, through the same `get()` contract its own metrics implement.
  */

@@ -6,6 +6,7 @@ import { uuidv7 } from '../lib/crypto.js'
 import { escapeBadText } from '../lib/bad-text.js'
 import { isUnavailable } from '../lib/storage/errors.js'
 import { HotCounter } from '../lib/metrics.js'
+import { SECRET_NAMES } from '../lib/secret-names.js'
 
 /** One tool call as the audit log keeps it; the id is given when it is recorded. */
 export type AuditRecord = Omit<AuditEvent, 'id'>
@@ -30,7 +31,12 @@ const BATCH = 500
 /** Past this many unwritten events (database down), the oldest are dropped, loudly. */
 const MAX_PENDING = 50_000
 
-const SECRET_KEY = /pass(word|phrase)?|secret|token|credential|private|authorization|cookie|api[-_]?key|code_?verifier|assertion/i
+/**
+ * Tool argument keys whose values are kept out of the audit log: the secret names, and any key
+ * that merely looks like one (matched anywhere in the key, in any case), since tools name their
+ * arguments freely.
+ */
+const SECRET_KEY = new RegExp([...SECRET_NAMES, 'pass(word|phrase)?', 'secret', 'token', 'credential', 'private', 'authorization', 'cookie', 'api[-_]?key', 'code_?verifier'].join('|'), 'i')
 const REDACTED = '[Redacted]'
 const MAX_DEPTH = 8
 const MAX_STRING = 1024

@@ -1,5 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify'
-import helmet from '@fastify/helmet'
+import type { FastifyReply } from 'fastify'
 
 /** The Content-Security-Policy of a page whose forms may end in a redirect to `formOrigins`. */
 export function pagePolicy (formOrigins: string[] = []): string {
@@ -25,16 +24,9 @@ export function sendPage (reply: FastifyReply, statusCode: number, body: string,
 }
 
 /**
- * Security headers for the HTML pages (login, consent, errors, docs): @fastify/helmet, in the
- * page routes' own plugin only. Registered at the root, even with `global: false`, it would add
- * two hooks (one async) to every request, `/api/mcp` included, to find nothing to do there.
- * Each page route then opts in with `helmet: HTML_HELMET`.
+ * @fastify/helmet's options for the HTML pages (login, consent, errors, docs): every header but
+ * the CSP, which `sendPage` sets per page. Registered by the pages' own folders only.
  */
-export async function usePageHeaders (fastify: FastifyInstance): Promise<void> {
-  await fastify.register(helmet, { global: false })
-}
-
-/** Route option for @fastify/helmet: every header but the CSP, which `sendPage` sets per page. */
 export const HTML_HELMET = {
   contentSecurityPolicy: false,
   crossOriginEmbedderPolicy: false,

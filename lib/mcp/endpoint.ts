@@ -22,7 +22,7 @@ function basicClientId (header: string | undefined): string | undefined {
 }
 
 /** One answer to one JSON-RPC message: its HTTP status (when alone) and its serialized body. */
-interface Answer {
+export interface Answer {
   status: number
   body: string | Buffer
   /** `WWW-Authenticate` to send with it (insufficient scope). */
@@ -60,6 +60,22 @@ const NO_PARAMS: Readonly<Record<string, unknown>> = Object.freeze({})
 const ok = (id: JsonRpcId, resultJson: string): Answer => ({ status: 200, body: resultBody(id, resultJson) })
 const fail = (status: number, id: JsonRpcId | null, code: number, message: string, data?: unknown): Answer =>
   ({ status, body: errorBody(id, data === undefined ? { code, message } : { code, message, data }) })
+
+/** How the MCP surface shows a failure of its own: -32603, 503 when the database is the cause, else 500. */
+function serverError (id: JsonRpcId | null, unavailable: boolean): Answer {
+  return unavailable ? fail(503, id, INTERNAL_ERROR, 'Service unavailable') : fail(500, id, INTERNAL_ERROR, 'Internal error')
+}
+
+/**
+ * An exception nobody turned into an answer, logged in full and shown with nothing internal:
+ * the MCP surface's one mapping of "database unavailable" (lib/storage/errors.ts decides), for
+ * the endpoint and the route's error handler alike.
+ */
+export function unexpected (log: FastifyBaseLogger, err: unknown, id: JsonRpcId | null): Answer {
+  const unavailable = isUnavailable(err) || (err as { statusCode?: number })?.statusCode === 503
+  log.error({ err }, unavailable ? 'MCP request failed: database unavailable' : 'MCP request failed')
+  return serverError(id, unavailable)
+}
 
 /**
  * `POST /api/mcp` after the transport checks (Host/Origin, Content-Type, Accept, size, JSON),
@@ -111,16 +127,6 @@ export function createMcpHandler (fastify: FastifyInstance): (request: FastifyRe
     return { status: 429, body: transportRefusal(tooManyCalls), retryAfter: wait }
   }
 
-  /** An exception nobody turned into an answer: 503 when the database is the cause, else 500. */
-  function unexpected (log: FastifyBaseLogger, err: unknown, id: JsonRpcId | null): Answer {
-    if (isUnavailable(err) || (err as { statusCode?: number })?.statusCode === 503) {
-      log.error({ err }, 'MCP request failed: database unavailable')
-      return fail(503, id, INTERNAL_ERROR, 'Service unavailable')
-    }
-    log.error({ err }, 'MCP request failed')
-    return fail(500, id, INTERNAL_ERROR, 'Internal error')
-  }
-
   async function toolsCall (request: FastifyRequest, principal: Principal, id: JsonRpcId, params: Record<string, unknown>): Promise<Answer> {
     const { name, arguments: args } = params
     if (typeof name !== 'string') return fail(200, id, INVALID_PARAMS, 'params.name must be a string')
@@ -139,9 +145,7 @@ export function createMcpHandler (fastify: FastifyInstance): (request: FastifyRe
           challenge: insufficientScopeChallenge(fastify.publicBase(request), outcome.granted, outcome.required)
         }
       case 'failed':
-        return outcome.unavailable
-          ? fail(503, id, INTERNAL_ERROR, 'Service unavailable')
-          : fail(500, id, INTERNAL_ERROR, 'Internal error')
+        return serverError(id, outcome.unavailable)
     }
   }
 

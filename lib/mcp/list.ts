@@ -19,7 +19,7 @@ type JsonRpcId = string | number
  * JSON with every character outside ASCII written as a `\uXXXX` escape (UTF-16 code units, so
  * astral characters become a valid surrogate pair): the same JSON value, in ASCII bytes only.
  * A reader decodes pure ASCII on a fast path; a handful of em dashes in 56 kB of tool
- * descriptions doubled the CPU autocannon spent per `tools/list` answer (issue 6).
+ * descriptions doubled the CPU autocannon spent per `tools/list` answer.
  */
 export function asciiJson (value: unknown): string {
   return JSON.stringify(value).replace(/[\u007f-\uffff]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
@@ -50,8 +50,8 @@ function frame (id: JsonRpcId, resultJson: Buffer): Buffer {
  * array per distinct scope set) and page, as ASCII-only JSON bytes.
  *
  * A page is tens of kilobytes, and the request's id comes first in the answer: framing it
- * costs an allocation and a copy of the whole page, the largest part of answering (issue 6's
- * profile). Clients ask for the list among their first requests — the official SDK sends
+ * costs an allocation and a copy of the whole page, the largest part of answering in a profile
+ * under load. Clients ask for the list among their first requests — the official SDK sends
  * `initialize` as id 0 and `tools/list` as id 1 — so whole answers for small integer ids are
  * kept too, within a fixed budget, and sent as they are; any other id is framed per request.
  */

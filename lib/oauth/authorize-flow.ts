@@ -227,11 +227,11 @@ export async function grantCode (fastify: FastifyInstance, request: FastifyReque
     scopes,
     ttlSeconds: fastify.config.AUTHORIZATION_CODE_TTL
   })
-  return reply.header('cache-control', 'no-store').redirect(redirectWith(req.redirectUri, { code, state: req.state, iss: fastify.publicBase(request) }), status)
+  return reply.redirect(redirectWith(req.redirectUri, { code, state: req.state, iss: fastify.publicBase(request) }), status)
 }
 
 export function errorRedirect (fastify: FastifyInstance, request: FastifyRequest, reply: FastifyReply, req: AuthorizationRequest, error: string, description: string, status: 302 | 303): FastifyReply {
-  return reply.header('cache-control', 'no-store').redirect(redirectWith(req.redirectUri, { error, error_description: description, state: req.state, iss: fastify.publicBase(request) }), status)
+  return reply.redirect(redirectWith(req.redirectUri, { error, error_description: description, state: req.state, iss: fastify.publicBase(request) }), status)
 }
 
 function covers (consented: readonly string[], wanted: readonly string[]): boolean {

@@ -2,8 +2,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { OAuthError } from './errors.js'
 
 /**
- * Error handler of the introspection and revocation endpoints: RFC 6749 §5.2 bodies for
- * OAuthError (`invalid_client` with the Basic challenge) and for malformed requests.
+ * Error handler of the OAuth endpoints (token, introspection, revocation): RFC 6749 §5.2 bodies
+ * for OAuthError (`invalid_client` with the Basic challenge) and for malformed requests.
  */
 export function oauthErrorHandler (error: Error & { validation?: unknown, statusCode?: number }, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   reply.header('cache-control', 'no-store').header('pragma', 'no-cache')

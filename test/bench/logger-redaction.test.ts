@@ -1,4 +1,4 @@
-// Log redaction as a pino formatter (issue 6: pino's wildcard redact paths cost ~30 µs a request).
+// Log redaction as a pino formatter (pino's wildcard redact paths cost ~30 µs a request under load).
 import { Writable } from 'node:stream'
 import { test } from 'tap'
 import pino from 'pino'

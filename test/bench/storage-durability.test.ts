@@ -1,4 +1,4 @@
-// The storage changes the benchmark led to (issue 6): SQLite's group commit and statement cache.
+// The storage changes the benchmark led to: SQLite's group commit and statement cache.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
-import { isUnavailable } from '../../../lib/storage/errors.js'
-import { JSON_TYPE, createMcpHandler } from '../../../lib/mcp/endpoint.js'
-import { INTERNAL_ERROR, PARSE_ERROR, acceptsJson, errorBody, isJsonContentType, transportRefusal } from '../../../lib/mcp/protocol.js'
+import { JSON_TYPE, createMcpHandler, unexpected } from '../../../lib/mcp/endpoint.js'
+import { PARSE_ERROR, acceptsJson, errorBody, isJsonContentType, transportRefusal } from '../../../lib/mcp/protocol.js'
 
 /**
  * Headers the endpoint reads. Deliberately lenient: their values are judged by the handler, in
@@ -102,12 +101,8 @@ const mcp: FastifyPluginAsyncTypebox = async function (fastify) {
       request.log.info({ err: { message: err.message, code: err.code } }, 'MCP request refused')
       return refuse(reply, status, 'Bad Request')
     }
-    if (isUnavailable(err)) {
-      request.log.error({ err }, 'MCP request failed: database unavailable')
-      return reply.code(503).header('content-type', JSON_TYPE).send(errorBody(null, { code: INTERNAL_ERROR, message: 'Service unavailable' }))
-    }
-    request.log.error({ err }, 'MCP request failed')
-    return reply.code(500).header('content-type', JSON_TYPE).send(errorBody(null, { code: INTERNAL_ERROR, message: 'Internal error' }))
+    const failure = unexpected(request.log, err, null)
+    return reply.code(failure.status).header('content-type', JSON_TYPE).send(failure.body)
   })
 
   fastify.post('/', { schema: { headers: McpHeaders, body: Type.Unknown() } }, createMcpHandler(fastify))

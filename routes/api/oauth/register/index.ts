@@ -1,36 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import { randomBytes } from 'node:crypto'
 import { randomToken, safeEqual } from '../../../../lib/crypto.js'
 import { ClientMetadataSchema, RegistrationError, checkMetadata, clientInformation } from '../../../../lib/oauth/registration.js'
+import { refuse } from './refusal.js'
 
 function bearer (request: FastifyRequest): string | undefined {
   const header = request.headers.authorization
   if (header === undefined) return undefined
   const match = /^Bearer\s+([A-Za-z0-9._~+/-]+=*)\s*$/i.exec(header)
   return match === null ? undefined : match[1]
-}
-
-function noStore (reply: FastifyReply): FastifyReply {
-  return reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
-}
-
-function refuse (reply: FastifyReply, status: number, error: string, description: string): FastifyReply {
-  if (status === 401) reply.header('www-authenticate', `Bearer error="${error}"`)
-  return noStore(reply).code(status).send({ error, error_description: description })
-}
-
-/** RFC 7591 error bodies for whatever fails before the handler (schema, content type, size). */
-function registrationErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  if (error.validation !== undefined) {
-    return refuse(reply, 400, 'invalid_client_metadata', `client metadata ${error.message}`)
-  }
-  if (error.statusCode !== undefined && error.statusCode < 500) {
-    return refuse(reply, error.statusCode, 'invalid_client_metadata', error.message)
-  }
-  request.log.error({ err: error }, 'client registration failed')
-  return refuse(reply, 500, 'server_error', 'the registration could not be completed')
 }
 
 const ClientParamsSchema = Type.Object({ clientId: Type.String({ minLength: 1, maxLength: 256 }) })
@@ -40,7 +20,8 @@ const ClientParamsSchema = Type.Object({ clientId: Type.String({ minLength: 1, m
  * `registration_client_uri` — RFC 7592 management with the `registration_access_token`.
  * REGISTRATION says whether anyone may register (`open`), only holders of the initial access
  * token (`token`), or no one (`closed`). Clients land in REGISTRATION_ORGANIZATION and get the
- * authorization code and refresh token grants only.
+ * authorization code and refresh token grants only. Error bodies and cache headers: this
+ * folder's autohooks.ts.
  */
 const register: FastifyPluginAsyncTypebox = async function (fastify) {
   const { config, store } = fastify
@@ -51,7 +32,6 @@ const register: FastifyPluginAsyncTypebox = async function (fastify) {
 
   fastify.post('/', {
     schema: { body: ClientMetadataSchema },
-    errorHandler: registrationErrorHandler,
     config: limit
   }, async (request, reply) => {
     if (config.REGISTRATION === 'closed') {
@@ -87,7 +67,7 @@ const register: FastifyPluginAsyncTypebox = async function (fastify) {
       ...clientInformation(application, fastify.tools.scopes, clientUri(request, application.clientId), registrationToken),
       ...(clientSecret === undefined ? {} : { client_secret: clientSecret, client_secret_expires_at: 0 })
     }
-    return noStore(reply).code(201).send(body)
+    return reply.code(201).send(body)
   })
 
   async function authorized (request: FastifyRequest, clientId: string, reply: FastifyReply) {
@@ -102,17 +82,15 @@ const register: FastifyPluginAsyncTypebox = async function (fastify) {
 
   fastify.get('/:clientId', {
     schema: { params: ClientParamsSchema },
-    errorHandler: registrationErrorHandler,
     config: limit
   }, async (request, reply) => {
     const found = await authorized(request, request.params.clientId, reply)
     if (found === undefined) return reply
-    return noStore(reply).send(clientInformation(found.client, fastify.tools.scopes, clientUri(request, found.client.clientId), found.token))
+    return reply.send(clientInformation(found.client, fastify.tools.scopes, clientUri(request, found.client.clientId), found.token))
   })
 
   fastify.put('/:clientId', {
     schema: { params: ClientParamsSchema, body: ClientMetadataSchema },
-    errorHandler: registrationErrorHandler,
     config: limit
   }, async (request, reply) => {
     const found = await authorized(request, request.params.clientId, reply)
@@ -138,19 +116,18 @@ const register: FastifyPluginAsyncTypebox = async function (fastify) {
       scopes: checked.scopes,
       tokenEndpointAuthMethod: checked.authMethod
     })
-    return noStore(reply).send(clientInformation(updated, fastify.tools.scopes, clientUri(request, updated.clientId), token))
+    return reply.send(clientInformation(updated, fastify.tools.scopes, clientUri(request, updated.clientId), token))
   })
 
   fastify.delete('/:clientId', {
     schema: { params: ClientParamsSchema },
-    errorHandler: registrationErrorHandler,
     config: limit
   }, async (request, reply) => {
     const found = await authorized(request, request.params.clientId, reply)
     if (found === undefined) return reply
     await store.applications.delete(found.client.id)
     request.log.info({ clientId: found.client.clientId }, 'client deregistered')
-    return noStore(reply).code(204).send()
+    return reply.code(204).send()
   })
 }
 

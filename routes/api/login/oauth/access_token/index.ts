@@ -4,7 +4,6 @@ import type { FastifyReply } from 'fastify'
 import { OAuthError } from '../../../../../lib/oauth/errors.js'
 import { authenticateClient, authorizationScheme, claimedClientId } from '../../../../../lib/oauth/client-auth.js'
 import { grantHandlers } from '../../../../../lib/oauth/grants.js'
-import { oauthErrorHandler } from '../../../../../lib/oauth/endpoint-client.js'
 import { isUnavailable } from '../../../../../lib/storage/errors.js'
 
 const Param = Type.String({ maxLength: 8192 })
@@ -38,8 +37,9 @@ const ErrorSchema = Type.Object({ error: Type.String(), error_description: Type.
 
 /**
  * The token endpoint (RFC 6749 §3.2): form-encoded or JSON bodies, client authentication by
- * HTTP Basic or the body, grant types dispatched through `lib/oauth/grants.ts`. Every answer
- * carries `Cache-Control: no-store`; refusals are RFC 6749 §5.2 error bodies.
+ * HTTP Basic or the body, grant types dispatched through `lib/oauth/grants.ts`. Refusals are
+ * RFC 6749 §5.2 error bodies (body parsing errors too: this folder's autohooks.ts), and every
+ * answer carries `Cache-Control: no-store` (autohooks.ts) and `Pragma: no-cache`.
  */
 const accessToken: FastifyPluginAsyncTypebox = async function (fastify) {
   function refuse (reply: FastifyReply, err: OAuthError, basicAttempted: boolean) {
@@ -49,14 +49,12 @@ const accessToken: FastifyPluginAsyncTypebox = async function (fastify) {
 
   fastify.post('/', {
     attachValidation: true,
-    // Body parsing errors (bad JSON, media type, size) as RFC 6749 error bodies too.
-    errorHandler: oauthErrorHandler,
     schema: {
       body: TokenRequestSchema,
       response: { 200: TokenResponseSchema, '4xx': ErrorSchema, 503: ErrorSchema }
     }
   }, async (request, reply) => {
-    reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+    reply.header('pragma', 'no-cache')
     const basicAttempted = authorizationScheme(request) === 'basic'
     if (!await fastify.limits.check(request, reply, 'token', claimedClientId(request, request.body), { error: 'temporarily_unavailable', error_description: 'too many requests; retry later' })) return reply
     try {

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { oauthErrorHandler } from '../../../../../lib/oauth/endpoint-client.js'
 import { authenticateClient } from '../../../../../lib/oauth/client-auth.js'
 import { OAuthError } from '../../../../../lib/oauth/errors.js'
 
@@ -23,12 +22,11 @@ const introspect: FastifyPluginAsyncTypebox = async function (fastify) {
 
   fastify.post('/', {
     schema: { body: IntrospectionRequestSchema },
-    errorHandler: oauthErrorHandler,
     config: { rateLimit: { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW } }
   }, async (request, reply) => {
     const caller = await authenticateClient(fastify, request, request.body)
     if (caller.method === 'none') throw new OAuthError('invalid_client', 'introspection is for authenticated clients')
-    reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+    reply.header('pragma', 'no-cache')
     const token = request.body.token
     if (token === undefined || token === '') throw new OAuthError('invalid_request', 'token is required')
     const issuer = fastify.publicBase(request)

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { HTML_HELMET, usePageHeaders } from '../../../../../lib/html/reply.js'
-import { errorRedirect, grantCode, htmlErrorHandler, openForm, renderLogin } from '../../../../../lib/oauth/authorize-flow.js'
+import { errorRedirect, grantCode, openForm, renderLogin } from '../../../../../lib/oauth/authorize-flow.js'
 import { readSession } from '../../../../../lib/session.js'
 import { sortScopes } from '../../../../../lib/scopes.js'
 
@@ -18,10 +17,7 @@ const ConsentFormSchema = Type.Object({
  * remembered, so the same client asking again for no more than this skips the page.
  */
 const consent: FastifyPluginAsyncTypebox = async function (fastify) {
-  await usePageHeaders(fastify)
   fastify.post('/', {
-    helmet: HTML_HELMET,
-    errorHandler: htmlErrorHandler,
     schema: { body: ConsentFormSchema },
     config: { rateLimit: { max: 60, timeWindow: 60_000 } }
   }, async (request, reply) => {

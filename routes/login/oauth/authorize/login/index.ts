@@ -2,9 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { randomInt } from 'node:crypto'
-import { HTML_HELMET, usePageHeaders, pagePolicy } from '../../../../../lib/html/reply.js'
+import { pagePolicy } from '../../../../../lib/html/reply.js'
 import { errorPage } from '../../../../../lib/html/pages.js'
-import { authorizeUrl, htmlErrorHandler, openForm, renderLogin } from '../../../../../lib/oauth/authorize-flow.js'
+import { authorizeUrl, openForm, renderLogin } from '../../../../../lib/oauth/authorize-flow.js'
 import { createSession } from '../../../../../lib/session.js'
 import { passwordSignIn } from '../../../../../lib/oauth/sign-in.js'
 
@@ -28,10 +28,7 @@ const LOCKED = 'Too many failed attempts. Wait a few minutes before trying again
  * authorization request (which then asks for consent, or answers the client).
  */
 const login: FastifyPluginAsyncTypebox = async function (fastify) {
-  await usePageHeaders(fastify)
   fastify.post('/', {
-    helmet: HTML_HELMET,
-    errorHandler: htmlErrorHandler,
     schema: { body: LoginFormSchema }
   }, async (request, reply) => {
     const body = request.body
@@ -64,7 +61,7 @@ const login: FastifyPluginAsyncTypebox = async function (fastify) {
       })
     }
     await createSession(fastify, request, reply, result.user)
-    return reply.header('cache-control', 'no-store').redirect(authorizeUrl(req), 303)
+    return reply.redirect(authorizeUrl(req), 303)
   })
 }
 
