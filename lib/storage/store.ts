@@ -1,23 +1,17 @@
 import { EventEmitter } from 'node:events'
-import {
-  AliasNode, CompiledQuery, DeleteQueryNode, InsertQueryNode, RawNode, SelectQueryNode, TableNode, UpdateQueryNode, sql,
-  type KyselyPlugin, type OperationNode, type PluginTransformQueryArgs, type PluginTransformResultArgs,
-  type QueryId, type QueryResult, type RootOperationNode, type Transaction, type UnknownRow
-} from 'kysely'
+import { CompiledQuery, sql, type Transaction } from 'kysely'
 import type { DB, Engine } from './db.js'
 import type { Database, UserRow, ApplicationRow, OrganizationRow, RoleRow, PermissionRow, TokenRow, SessionRow, SigningKeyRow, AuditEventRow, AuthorizationCodeRow } from './schema.js'
 import type { Organization, User, Application, Role, Permission, TokenRecord, Session, SigningKey, AuditEvent, AuthorizationCode } from './models.js'
 import { iso } from './models.js'
-import { StoreError, translate } from './errors.js'
+import { StoreError, guard, notFound, translate } from './errors.js'
+import { IN_LIST_MAX, bool, json, listQuery, ownedBy, parseList, type ListRequest } from './queries.js'
+import { WriteCounter } from './write-counter.js'
 import { nameKey } from './name-key.js'
-import { decodeCursor, escapeLike, pageLimit, toPage, type Page, type PageRequest } from './paging.js'
+import { decodeCursor, pageLimit, toPage, type Page, type PageRequest } from './paging.js'
 import { hashPassword, randomToken, secretDigest, uuidv7, verifyPassword, DUMMY_PASSWORD_HASH, safeEqual } from '../crypto.js'
 
 export { nameKey } from './name-key.js'
-
-const json = (value: unknown): string => JSON.stringify(value)
-const parseList = (text: string): string[] => JSON.parse(text) as string[]
-const bool = (value: boolean | undefined, fallback: boolean): number => (value ?? fallback) ? 1 : 0
 
 export type ChangeKind = 'token.revoked' | 'user.changed' | 'application.changed' | 'session.ended' | 'key.rotated'
 
@@ -30,45 +24,7 @@ export interface Change {
 
 /** Queries over one connection or transaction. */
 type Q = DB | Transaction<Database>
-
-async function guard<T> (what: string, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work()
-  } catch (err) {
-    translate(err, what)
-  }
-}
-
-function notFound (what: string, id: string): StoreError {
-  return new StoreError('not_found', `${what} ${JSON.stringify(id)} not found`)
-}
-
-function listQuery<T extends keyof Database> (db: Q, table: T, req: ListRequest, searchable: string[]) {
-  const after = decodeCursor(req.cursor)
-  let query = (db as DB).selectFrom(table as any).selectAll()
-  if (req.owner !== undefined) query = query.where('owner', '=', req.owner)
-  if (after !== undefined) query = query.where('id', '>', after)
-  if (req.filter !== undefined && req.filter !== '') {
-    const pattern = `%${escapeLike(req.filter.toLowerCase())}%`
-    query = query.where(eb => eb.or(searchable.map(col => eb(sql`lower(${sql.ref(col)})`, 'like', sql`${pattern} escape '\\'`))))
-  }
-  return query.orderBy('id').limit(pageLimit(req.limit) + 1)
-}
-
-/**
- * Rows whose `owner/name` column belongs to `owner`: an exact, case-sensitive prefix match on
- * both engines. (LIKE is ASCII case-insensitive on SQLite and has no default escape character
- * there, so `acme/%` would also match `Acme/…` and `acme_x/%` nothing.)
- */
-function ownedBy (column: string, owner: string) {
-  const prefix = `${owner}/`
-  return sql<boolean>`substr(${sql.ref(column)}, 1, ${sql.lit([...prefix].length)}) = ${prefix}`
-}
-
-export interface ListRequest extends PageRequest {
-  owner?: string
-  filter?: string
-}
+export type { ListRequest } from './queries.js'
 
 /* ------------------------------------------------------------------ organizations */
 
@@ -664,8 +620,6 @@ function toToken (r: TokenRow): TokenRecord {
 export type TokenInput = Omit<TokenRecord, 'createdAt' | 'revokedAt' | 'usedAt'>
 
 type RevokeColumn = 'id' | 'family_id' | 'code_id' | 'subject' | 'session_id'
-/** Values per `in (…)` list: well below SQLite's and PostgreSQL's parameter limits. */
-const IN_LIST_MAX = 500
 
 export interface TokenListRequest extends PageRequest {
   subject?: string
@@ -1202,42 +1156,5 @@ export class Store {
       // too, or a read made in between could be kept as current.
       this.writes++
     }
-  }
-}
-
-/** Tables that only grow and that no cacheable read looks at: writing them changes nothing read. */
-const LOG_TABLES = new Set(['audit_events', 'changes', 'login_failures'])
-
-function tableOf (node: OperationNode | undefined): string | undefined {
-  if (node === undefined) return undefined
-  if (TableNode.is(node)) return node.table.identifier.name
-  if (AliasNode.is(node)) return tableOf(node.node)
-  return undefined
-}
-
-/** Whether a statement may change data tools read; anything it cannot tell counts as a write. */
-function changesData (node: RootOperationNode): boolean {
-  if (SelectQueryNode.is(node)) return false
-  let table: string | undefined
-  if (InsertQueryNode.is(node)) table = tableOf(node.into)
-  else if (UpdateQueryNode.is(node)) table = tableOf(node.table)
-  else if (DeleteQueryNode.is(node)) table = node.from.froms.length === 1 ? tableOf(node.from.froms[0]) : undefined
-  else if (RawNode.is(node)) return !/^\s*(select|with|pragma)\b/i.test(node.sqlFragments[0] ?? '')
-  return table === undefined || !LOG_TABLES.has(table)
-}
-
-/** A Kysely plugin that reports, once each has run, the statements that change data. */
-class WriteCounter implements KyselyPlugin {
-  private readonly pending = new WeakSet<QueryId>()
-  constructor (private readonly onWrite: () => void) {}
-
-  transformQuery (args: PluginTransformQueryArgs): RootOperationNode {
-    if (changesData(args.node)) this.pending.add(args.queryId)
-    return args.node
-  }
-
-  async transformResult (args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    if (this.pending.delete(args.queryId)) this.onWrite()
-    return args.result
   }
 }
