@@ -1,5 +1,6 @@
-import { sql, type Transaction } from 'kysely'
+import { sql } from 'kysely'
 import type { DB } from './db.js'
+import type { Queryable } from './context.js'
 import type { Database } from './schema.js'
 import { decodeCursor, escapeLike, pageLimit, type PageRequest } from './paging.js'
 
@@ -17,7 +18,7 @@ export interface ListRequest extends PageRequest {
 }
 
 /** One page of an entity table by id, optionally of one owner and filtered on `searchable` columns. */
-export function listQuery<T extends keyof Database> (db: DB | Transaction<Database>, table: T, req: ListRequest, searchable: string[]) {
+export function listQuery<T extends keyof Database> (db: Queryable, table: T, req: ListRequest, searchable: string[]) {
   const after = decodeCursor(req.cursor)
   let query = (db as DB).selectFrom(table as any).selectAll()
   if (req.owner !== undefined) query = query.where('owner', '=', req.owner)

@@ -1,29 +1,18 @@
-import { EventEmitter } from 'node:events'
 import { CompiledQuery, sql, type Transaction } from 'kysely'
 import type { DB, Engine } from './db.js'
 import type { Database, UserRow, ApplicationRow, OrganizationRow, RoleRow, PermissionRow, TokenRow, SessionRow, SigningKeyRow, AuditEventRow, AuthorizationCodeRow } from './schema.js'
 import type { Organization, User, Application, Role, Permission, TokenRecord, Session, SigningKey, AuditEvent, AuthorizationCode } from './models.js'
 import { iso } from './models.js'
-import { StoreError, guard, notFound, translate } from './errors.js'
-import { IN_LIST_MAX, bool, json, listQuery, ownedBy, parseList, type ListRequest } from './queries.js'
-import { WriteCounter } from './write-counter.js'
+import { StoreError, guard, notFound } from './errors.js'
 import { nameKey } from './name-key.js'
+import { IN_LIST_MAX, bool, json, listQuery, ownedBy, parseList, type ListRequest } from './queries.js'
 import { decodeCursor, pageLimit, toPage, type Page, type PageRequest } from './paging.js'
-import { hashPassword, randomToken, secretDigest, uuidv7, verifyPassword, DUMMY_PASSWORD_HASH, safeEqual } from '../crypto.js'
+import { StorageContext, type Queryable, type Write } from './context.js'
+import type { ChangeFeed } from './changes.js'
+import { hashPassword, randomToken, verifyPassword, DUMMY_PASSWORD_HASH, safeEqual } from '../crypto.js'
 
 export { nameKey } from './name-key.js'
-
-export type ChangeKind = 'token.revoked' | 'user.changed' | 'application.changed' | 'session.ended' | 'key.rotated'
-
-export interface Change {
-  id: string
-  at: number
-  kind: ChangeKind
-  ref: string
-}
-
-/** Queries over one connection or transaction. */
-type Q = DB | Transaction<Database>
+export type { Change, ChangeKind } from './changes.js'
 export type { ListRequest } from './queries.js'
 
 /* ------------------------------------------------------------------ organizations */
@@ -35,18 +24,18 @@ function toOrganization (r: OrganizationRow): Organization {
 export interface OrganizationInput { name: string, displayName?: string, websiteUrl?: string }
 
 export class OrganizationRepository {
-  constructor (private readonly store: Store) {}
+  constructor (private readonly context: StorageContext) {}
 
   async list (req: ListRequest = {}): Promise<Page<Organization>> {
     const limit = pageLimit(req.limit)
-    const rows = await guard('organization', () => listQuery(this.store.db, 'organizations', { ...req, owner: undefined }, ['name', 'display_name']).execute()) as OrganizationRow[]
+    const rows = await guard('organization', () => listQuery(this.context.db, 'organizations', { ...req, owner: undefined }, ['name', 'display_name']).execute()) as OrganizationRow[]
     return toPage(rows, limit, r => r.id, toOrganization)
   }
 
   /** By `admin/<name>` or by bare name. */
   async get (idOrName: string): Promise<Organization> {
     const name = idOrName.startsWith('admin/') ? idOrName.slice(6) : idOrName
-    const row = await guard('organization', () => this.store.db.selectFrom('organizations').selectAll().where('name', '=', name).executeTakeFirst())
+    const row = await guard('organization', () => this.context.db.selectFrom('organizations').selectAll().where('name', '=', name).executeTakeFirst())
     if (row === undefined) throw notFound('organization', idOrName)
     return toOrganization(row)
   }
@@ -62,7 +51,7 @@ export class OrganizationRepository {
       created_at: now,
       updated_at: now
     }
-    await guard(`organization "${input.name}"`, () => this.store.db.insertInto('organizations').values(row).execute())
+    await guard(`organization "${input.name}"`, () => this.context.db.insertInto('organizations').values(row).execute())
     return toOrganization(row)
   }
 
@@ -71,14 +60,14 @@ export class OrganizationRepository {
     const values: Partial<OrganizationRow> = { updated_at: Date.now() }
     if (patch.displayName !== undefined) values.display_name = patch.displayName
     if (patch.websiteUrl !== undefined) values.website_url = patch.websiteUrl
-    await guard('organization', () => this.store.db.updateTable('organizations').set(values).where('id', '=', current.id).execute())
+    await guard('organization', () => this.context.db.updateTable('organizations').set(values).where('id', '=', current.id).execute())
     return this.get(current.id)
   }
 
   async countMembers (name: string): Promise<{ users: number, applications: number }> {
     const [users, applications] = await guard('organization', () => Promise.all([
-      this.store.db.selectFrom('users').select(eb => eb.fn.countAll<number>().as('n')).where('owner', '=', name).executeTakeFirstOrThrow(),
-      this.store.db.selectFrom('applications').select(eb => eb.fn.countAll<number>().as('n')).where('owner', '=', name).executeTakeFirstOrThrow()
+      this.context.db.selectFrom('users').select(eb => eb.fn.countAll<number>().as('n')).where('owner', '=', name).executeTakeFirstOrThrow(),
+      this.context.db.selectFrom('applications').select(eb => eb.fn.countAll<number>().as('n')).where('owner', '=', name).executeTakeFirstOrThrow()
     ]))
     return { users: Number(users.n), applications: Number(applications.n) }
   }
@@ -93,28 +82,26 @@ export class OrganizationRepository {
     if (!cascade && (members.users > 0 || members.applications > 0)) {
       throw new StoreError('conflict', `organization "${org.name}" still has ${members.users} users and ${members.applications} applications; pass cascade: true to delete them too`)
     }
-    const changed: Array<[ChangeKind, string]> = []
-    await this.store.transaction(async (trx) => {
+    await this.context.write(async (write) => {
+      const { trx } = write
       const users = await trx.selectFrom('users').select('id').where('owner', '=', org.name).execute()
       const apps = await trx.selectFrom('applications').select(['id', 'client_id']).where('owner', '=', org.name).execute()
-      for (const u of users) changed.push(['user.changed', u.id])
-      for (const a of apps) changed.push(['application.changed', a.client_id])
+      for (const u of users) await write.record('user.changed', u.id)
+      for (const a of apps) await write.record('application.changed', a.client_id)
       const userIds = users.map(u => u.id)
       if (userIds.length > 0) {
-        await this.store.sessions.endOfUser(trx, userIds, changed)
+        await endSessionsOf(write, userIds)
         await trx.deleteFrom('user_roles').where('user_id', 'in', userIds).execute()
       }
       // What its users and applications hold dies with them.
-      await this.store.tokens.revokeIn(trx, 'subject', [...userIds, ...apps.map(a => a.id)], changed)
+      await revokeTokens(write, 'subject', [...userIds, ...apps.map(a => a.id)])
       await trx.deleteFrom('permissions').where('owner', '=', org.name).execute()
       await trx.deleteFrom('user_roles').where('role_id', 'in', trx.selectFrom('roles').select('id').where('owner', '=', org.name)).execute()
       await trx.deleteFrom('roles').where('owner', '=', org.name).execute()
       await trx.deleteFrom('users').where('owner', '=', org.name).execute()
       await trx.deleteFrom('applications').where('owner', '=', org.name).execute()
       await trx.deleteFrom('organizations').where('id', '=', org.id).execute()
-      for (const [kind, ref] of changed) if (kind !== 'token.revoked' && kind !== 'session.ended') await this.store.changes.insert(trx, kind, ref)
     })
-    this.store.changes.emitAll(changed)
     return org
   }
 }
@@ -156,11 +143,11 @@ const BUILT_IN_ORGANIZATION = 'built-in'
 const GLOBAL_ADMIN_LOCK = 4242002
 
 export class UserRepository {
-  constructor (private readonly store: Store) {}
+  constructor (private readonly context: StorageContext, private readonly organizations: OrganizationRepository) {}
 
   async list (req: ListRequest = {}): Promise<Page<User>> {
     const limit = pageLimit(req.limit)
-    const rows = await guard('user', () => listQuery(this.store.db, 'users', req, ['name', 'display_name', 'email']).execute()) as UserRow[]
+    const rows = await guard('user', () => listQuery(this.context.db, 'users', req, ['name', 'display_name', 'email']).execute()) as UserRow[]
     return toPage(rows, limit, r => r.id, toUser)
   }
 
@@ -176,7 +163,7 @@ export class UserRepository {
   }
 
   private async row (id: string): Promise<UserRow | undefined> {
-    return await guard('user', () => this.store.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst())
+    return await guard('user', () => this.context.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst())
   }
 
   async create (input: UserInput): Promise<User> {
@@ -196,8 +183,8 @@ export class UserRepository {
       created_at: now,
       updated_at: now
     }
-    await this.store.organizations.get(input.owner)
-    await guard(`user "${row.id}" (or a look-alike name)`, () => this.store.db.insertInto('users').values(row).execute())
+    await this.organizations.get(input.owner)
+    await guard(`user "${row.id}" (or a look-alike name)`, () => this.context.db.insertInto('users').values(row).execute())
     return toUser(row)
   }
 
@@ -211,33 +198,31 @@ export class UserRepository {
     if (patch.isForbidden !== undefined) values.is_forbidden = patch.isForbidden ? 1 : 0
     if (patch.password !== undefined) values.password_hash = await hashPassword(patch.password)
     const lockout = patch.isForbidden === true || patch.isAdmin === false
-    const changed: Array<[ChangeKind, string]> = [['user.changed', id]]
-    await this.store.transaction(async (trx) => {
+    await this.context.write(async (write) => {
+      const { trx } = write
       if (lockout && current.owner === BUILT_IN_ORGANIZATION) await this.keepOneGlobalAdmin(trx, id, 'refusing to forbid or demote the last global admin')
       const result = await trx.updateTable('users').set(values).where('id', '=', id).executeTakeFirst()
       if (Number(result.numUpdatedRows) !== 1) throw notFound('user', id)
+      await write.record('user.changed', id)
       // A forbidden user, or one whose password changed, is signed out everywhere, for good.
-      if (patch.isForbidden === true || patch.password !== undefined) await this.store.sessions.endOfUser(trx, id, changed)
-      if (patch.isForbidden === true) await this.store.tokens.revokeIn(trx, 'subject', [id], changed)
-      await this.store.changes.insert(trx, 'user.changed', id)
+      if (patch.isForbidden === true || patch.password !== undefined) await endSessionsOf(write, [id])
+      if (patch.isForbidden === true) await revokeTokens(write, 'subject', [id])
     })
-    this.store.changes.emitAll(changed)
     return this.get(id)
   }
 
   async delete (id: string): Promise<User> {
     const user = await this.get(id)
-    const changed: Array<[ChangeKind, string]> = [['user.changed', id]]
-    await this.store.transaction(async (trx) => {
+    await this.context.write(async (write) => {
+      const { trx } = write
       if (user.owner === BUILT_IN_ORGANIZATION) await this.keepOneGlobalAdmin(trx, id, 'refusing to delete the last global admin')
+      await write.record('user.changed', id)
       await trx.deleteFrom('user_roles').where('user_id', '=', id).execute()
-      await this.store.sessions.endOfUser(trx, id, changed)
-      await this.store.tokens.revokeIn(trx, 'subject', [id], changed)
+      await endSessionsOf(write, [id])
+      await revokeTokens(write, 'subject', [id])
       const result = await trx.deleteFrom('users').where('id', '=', id).executeTakeFirst()
       if (Number(result.numDeletedRows) !== 1) throw notFound('user', id)
-      await this.store.changes.insert(trx, 'user.changed', id)
     })
-    this.store.changes.emitAll(changed)
     return user
   }
 
@@ -247,15 +232,15 @@ export class UserRepository {
    * change: on PostgreSQL by a transaction-scoped advisory lock, on SQLite by its single
    * connection (a transaction holds it until it ends).
    */
-  private async keepOneGlobalAdmin (trx: Q, id: string, refusal: string): Promise<void> {
-    if (this.store.engine === 'postgres') await sql`select pg_advisory_xact_lock(${GLOBAL_ADMIN_LOCK})`.execute(trx)
+  private async keepOneGlobalAdmin (trx: Queryable, id: string, refusal: string): Promise<void> {
+    if (this.context.engine === 'postgres') await sql`select pg_advisory_xact_lock(${GLOBAL_ADMIN_LOCK})`.execute(trx)
     const row = await trx.selectFrom('users').select(['owner', 'is_admin', 'is_forbidden']).where('id', '=', id).executeTakeFirst()
     if (row === undefined) throw notFound('user', id)
     if (row.owner !== BUILT_IN_ORGANIZATION || row.is_admin !== 1 || row.is_forbidden !== 0) return
     if (await this.countGlobalAdmins(trx) <= 1) throw new StoreError('conflict', refusal)
   }
 
-  async countGlobalAdmins (q: Q = this.store.db): Promise<number> {
+  async countGlobalAdmins (q: Queryable = this.context.db): Promise<number> {
     const row = await guard('user', () => q.selectFrom('users').select(eb => eb.fn.countAll<number>().as('n'))
       .where('owner', '=', BUILT_IN_ORGANIZATION).where('is_admin', '=', 1).where('is_forbidden', '=', 0).executeTakeFirstOrThrow())
     return Number(row.n)
@@ -268,7 +253,7 @@ export class UserRepository {
   async authenticate (owner: string, name: string, password: string): Promise<User | undefined> {
     // By key, or by exact name: a look-alike pair that predates skeletons keeps one plain key
     // (migration 0004 suffixes the later one's), and each still signs in by its own name.
-    const rows = await guard('user', () => this.store.db.selectFrom('users').selectAll()
+    const rows = await guard('user', () => this.context.db.selectFrom('users').selectAll()
       .where('owner', '=', owner)
       .where(eb => eb.or([eb('name_key', '=', nameKey(name)), eb('id', '=', `${owner}/${name}`)]))
       .limit(2).execute())
@@ -318,28 +303,32 @@ export interface ApplicationInput {
 export type ApplicationPatch = Partial<Pick<ApplicationInput, 'displayName' | 'redirectUris' | 'grantTypes' | 'scopes' | 'isDisabled' | 'tokenEndpointAuthMethod'>>
 
 export class ApplicationRepository {
-  constructor (private readonly store: Store) {}
+  constructor (private readonly context: StorageContext, private readonly organizations: OrganizationRepository) {}
 
   async list (req: ListRequest = {}): Promise<Page<Application>> {
     const limit = pageLimit(req.limit)
-    const rows = await guard('application', () => listQuery(this.store.db, 'applications', req, ['name', 'display_name']).execute()) as ApplicationRow[]
+    const rows = await guard('application', () => listQuery(this.context.db, 'applications', req, ['name', 'display_name']).execute()) as ApplicationRow[]
     return toPage(rows, limit, r => r.id, toApplication)
   }
 
   async get (id: string): Promise<Application> {
-    const row = await guard('application', () => this.store.db.selectFrom('applications').selectAll().where('id', '=', id).executeTakeFirst())
+    const row = await guard('application', () => this.context.db.selectFrom('applications').selectAll().where('id', '=', id).executeTakeFirst())
     if (row === undefined) throw notFound('application', id)
     return toApplication(row)
   }
 
   async findByName (name: string): Promise<Application | undefined> {
-    const row = await guard('application', () => this.store.db.selectFrom('applications').selectAll().where('name', '=', name).executeTakeFirst())
+    const row = await guard('application', () => this.context.db.selectFrom('applications').selectAll().where('name', '=', name).executeTakeFirst())
     return row === undefined ? undefined : toApplication(row)
   }
 
   async findByClientId (clientId: string): Promise<Application | undefined> {
-    const row = await guard('application', () => this.store.db.selectFrom('applications').selectAll().where('client_id', '=', clientId).executeTakeFirst())
+    const row = await this.rowByClientId(clientId)
     return row === undefined ? undefined : toApplication(row)
+  }
+
+  private async rowByClientId (clientId: string): Promise<ApplicationRow | undefined> {
+    return await guard('application', () => this.context.db.selectFrom('applications').selectAll().where('client_id', '=', clientId).executeTakeFirst())
   }
 
   /** Creates the application; `clientSecret` is returned here and never again. */
@@ -353,19 +342,19 @@ export class ApplicationRepository {
       name: input.name,
       display_name: input.displayName ?? input.name,
       client_id: input.clientId ?? randomToken(16),
-      client_secret_digest: clientSecret === undefined ? null : this.store.digest(clientSecret),
+      client_secret_digest: clientSecret === undefined ? null : this.context.digest(clientSecret),
       token_endpoint_auth_method: method,
       redirect_uris: json(input.redirectUris ?? []),
       grant_types: json(input.grantTypes ?? ['client_credentials']),
       scopes: json(input.scopes ?? []),
       is_disabled: bool(input.isDisabled, false),
       is_dynamic: bool(input.isDynamic, false),
-      registration_token_digest: input.registrationToken === undefined ? null : this.store.digest(input.registrationToken),
+      registration_token_digest: input.registrationToken === undefined ? null : this.context.digest(input.registrationToken),
       created_at: now,
       updated_at: now
     }
-    await this.store.organizations.get(input.owner)
-    await guard(`application "${input.name}"`, () => this.store.db.insertInto('applications').values(row).execute())
+    await this.organizations.get(input.owner)
+    await guard(`application "${input.name}"`, () => this.context.db.insertInto('applications').values(row).execute())
     return { application: toApplication(row), clientSecret }
   }
 
@@ -378,11 +367,10 @@ export class ApplicationRepository {
     if (patch.scopes !== undefined) values.scopes = json(patch.scopes)
     if (patch.isDisabled !== undefined) values.is_disabled = patch.isDisabled ? 1 : 0
     if (patch.tokenEndpointAuthMethod !== undefined) values.token_endpoint_auth_method = patch.tokenEndpointAuthMethod
-    await this.store.transaction(async (trx) => {
-      await trx.updateTable('applications').set(values).where('id', '=', id).execute()
-      await this.store.changes.insert(trx, 'application.changed', current.clientId)
+    await this.context.write(async (write) => {
+      await write.trx.updateTable('applications').set(values).where('id', '=', id).execute()
+      await write.record('application.changed', current.clientId)
     })
-    this.store.changes.emitAll([['application.changed', current.clientId]])
     return this.get(id)
   }
 
@@ -390,11 +378,10 @@ export class ApplicationRepository {
     const current = await this.get(id)
     if (current.tokenEndpointAuthMethod === 'none') throw new StoreError('invalid', `application "${id}" is a public client and has no secret`)
     const clientSecret = randomToken(32)
-    await this.store.transaction(async (trx) => {
-      await trx.updateTable('applications').set({ client_secret_digest: this.store.digest(clientSecret), updated_at: Date.now() }).where('id', '=', id).execute()
-      await this.store.changes.insert(trx, 'application.changed', current.clientId)
+    await this.context.write(async (write) => {
+      await write.trx.updateTable('applications').set({ client_secret_digest: this.context.digest(clientSecret), updated_at: Date.now() }).where('id', '=', id).execute()
+      await write.record('application.changed', current.clientId)
     })
-    this.store.changes.emitAll([['application.changed', current.clientId]])
     return { application: await this.get(id), clientSecret }
   }
 
@@ -405,8 +392,8 @@ export class ApplicationRepository {
    */
   async delete (id: string): Promise<Application> {
     const app = await this.get(id)
-    const changes: Array<[ChangeKind, string]> = []
-    await this.store.transaction(async (trx) => {
+    await this.context.write(async (write) => {
+      const { trx } = write
       const now = Date.now()
       const tokens = await trx.selectFrom('tokens').select('id')
         .where(eb => eb.or([eb('subject', '=', app.id), eb('client_id', '=', app.clientId)]))
@@ -416,52 +403,47 @@ export class ApplicationRepository {
           .where(eb => eb.or([eb('subject', '=', app.id), eb('client_id', '=', app.clientId)]))
           .where('revoked_at', 'is', null).where('expires_at', '>', now).execute()
       }
-      for (const token of tokens) {
-        changes.push(['token.revoked', token.id])
-        await this.store.changes.insert(trx, 'token.revoked', token.id)
-      }
+      for (const token of tokens) await write.record('token.revoked', token.id)
       await trx.deleteFrom('applications').where('id', '=', id).execute()
-      await this.store.changes.insert(trx, 'application.changed', app.clientId)
+      await write.record('application.changed', app.clientId)
     })
-    changes.push(['application.changed', app.clientId])
-    this.store.changes.emitAll(changes)
     return app
   }
 
   /** The application whose client id and secret these are (compared in constant time), or undefined. */
   async authenticate (clientId: string, clientSecret: string): Promise<Application | undefined> {
-    const row = await guard('application', () => this.store.db.selectFrom('applications').selectAll().where('client_id', '=', clientId).executeTakeFirst())
-    const expected = row?.client_secret_digest ?? this.store.digest(randomToken(8))
-    const ok = safeEqual(this.store.digest(clientSecret), expected)
+    const row = await this.rowByClientId(clientId)
+    const expected = row?.client_secret_digest ?? this.context.digest(randomToken(8))
+    const ok = safeEqual(this.context.digest(clientSecret), expected)
     if (row === undefined || row.client_secret_digest === null || !ok) return undefined
     return toApplication(row)
   }
 
   /** Whether a registration access token (RFC 7592) belongs to this client. */
   async checkRegistrationToken (clientId: string, token: string): Promise<Application | undefined> {
-    const row = await guard('application', () => this.store.db.selectFrom('applications').selectAll().where('client_id', '=', clientId).executeTakeFirst())
+    const row = await this.rowByClientId(clientId)
     if (row?.registration_token_digest == null) return undefined
-    return safeEqual(this.store.digest(token), row.registration_token_digest) ? toApplication(row) : undefined
+    return safeEqual(this.context.digest(token), row.registration_token_digest) ? toApplication(row) : undefined
   }
 }
 
-/* ------------------------------------------------------------------ roles and permissions */
+/* ------------------------------------------------------------------ roles */
 
 function toRole (r: RoleRow): Role {
   return { id: r.id, owner: r.owner, name: r.name, displayName: r.display_name, description: r.description, createdTime: iso(r.created_at), updatedTime: iso(r.updated_at) }
 }
 
 export class RoleRepository {
-  constructor (private readonly store: Store) {}
+  constructor (private readonly context: StorageContext, private readonly organizations: OrganizationRepository, private readonly users: UserRepository) {}
 
   async list (req: ListRequest = {}): Promise<Page<Role>> {
     const limit = pageLimit(req.limit)
-    const rows = await guard('role', () => listQuery(this.store.db, 'roles', req, ['name', 'display_name']).execute()) as RoleRow[]
+    const rows = await guard('role', () => listQuery(this.context.db, 'roles', req, ['name', 'display_name']).execute()) as RoleRow[]
     return toPage(rows, limit, r => r.id, toRole)
   }
 
   async get (id: string): Promise<Role> {
-    const row = await guard('role', () => this.store.db.selectFrom('roles').selectAll().where('id', '=', id).executeTakeFirst())
+    const row = await guard('role', () => this.context.db.selectFrom('roles').selectAll().where('id', '=', id).executeTakeFirst())
     if (row === undefined) throw notFound('role', id)
     return toRole(row)
   }
@@ -469,8 +451,8 @@ export class RoleRepository {
   async create (input: { owner: string, name: string, displayName?: string, description?: string }): Promise<Role> {
     const now = Date.now()
     const row: RoleRow = { id: `${input.owner}/${input.name}`, owner: input.owner, name: input.name, display_name: input.displayName ?? input.name, description: input.description ?? '', created_at: now, updated_at: now }
-    await this.store.organizations.get(input.owner)
-    await guard(`role "${row.id}"`, () => this.store.db.insertInto('roles').values(row).execute())
+    await this.organizations.get(input.owner)
+    await guard(`role "${row.id}"`, () => this.context.db.insertInto('roles').values(row).execute())
     return toRole(row)
   }
 
@@ -479,13 +461,13 @@ export class RoleRepository {
     const values: Partial<RoleRow> = { updated_at: Date.now() }
     if (patch.displayName !== undefined) values.display_name = patch.displayName
     if (patch.description !== undefined) values.description = patch.description
-    await guard('role', () => this.store.db.updateTable('roles').set(values).where('id', '=', id).execute())
+    await guard('role', () => this.context.db.updateTable('roles').set(values).where('id', '=', id).execute())
     return this.get(id)
   }
 
   async delete (id: string): Promise<Role> {
     const role = await this.get(id)
-    await this.store.transaction(async (trx) => {
+    await this.context.transaction(async (trx) => {
       await trx.deleteFrom('user_roles').where('role_id', '=', id).execute()
       await trx.deleteFrom('roles').where('id', '=', id).execute()
     })
@@ -493,26 +475,28 @@ export class RoleRepository {
   }
 
   async assign (userId: string, roleId: string): Promise<void> {
-    await this.store.users.get(userId)
+    await this.users.get(userId)
     await this.get(roleId)
-    await guard(`assignment of role "${roleId}" to "${userId}"`, () => this.store.db.insertInto('user_roles').values({ user_id: userId, role_id: roleId, created_at: Date.now() }).execute())
+    await guard(`assignment of role "${roleId}" to "${userId}"`, () => this.context.db.insertInto('user_roles').values({ user_id: userId, role_id: roleId, created_at: Date.now() }).execute())
   }
 
   async unassign (userId: string, roleId: string): Promise<void> {
-    const result = await guard('role', () => this.store.db.deleteFrom('user_roles').where('user_id', '=', userId).where('role_id', '=', roleId).executeTakeFirst())
+    const result = await guard('role', () => this.context.db.deleteFrom('user_roles').where('user_id', '=', userId).where('role_id', '=', roleId).executeTakeFirst())
     if (Number(result.numDeletedRows) === 0) throw new StoreError('not_found', `user "${userId}" does not have role "${roleId}"`)
   }
 
   async ofUser (userId: string): Promise<string[]> {
-    const rows = await guard('role', () => this.store.db.selectFrom('user_roles').select('role_id').where('user_id', '=', userId).orderBy('role_id').execute())
+    const rows = await guard('role', () => this.context.db.selectFrom('user_roles').select('role_id').where('user_id', '=', userId).orderBy('role_id').execute())
     return rows.map(r => r.role_id)
   }
 
   async members (roleId: string): Promise<string[]> {
-    const rows = await guard('role', () => this.store.db.selectFrom('user_roles').select('user_id').where('role_id', '=', roleId).orderBy('user_id').execute())
+    const rows = await guard('role', () => this.context.db.selectFrom('user_roles').select('user_id').where('role_id', '=', roleId).orderBy('user_id').execute())
     return rows.map(r => r.user_id)
   }
 }
+
+/* ------------------------------------------------------------------ permissions */
 
 function toPermission (r: PermissionRow): Permission {
   return {
@@ -542,16 +526,16 @@ export interface PermissionInput {
 }
 
 export class PermissionRepository {
-  constructor (private readonly store: Store) {}
+  constructor (private readonly context: StorageContext, private readonly organizations: OrganizationRepository) {}
 
   async list (req: ListRequest = {}): Promise<Page<Permission>> {
     const limit = pageLimit(req.limit)
-    const rows = await guard('permission', () => listQuery(this.store.db, 'permissions', req, ['name', 'display_name']).execute()) as PermissionRow[]
+    const rows = await guard('permission', () => listQuery(this.context.db, 'permissions', req, ['name', 'display_name']).execute()) as PermissionRow[]
     return toPage(rows, limit, r => r.id, toPermission)
   }
 
   async get (id: string): Promise<Permission> {
-    const row = await guard('permission', () => this.store.db.selectFrom('permissions').selectAll().where('id', '=', id).executeTakeFirst())
+    const row = await guard('permission', () => this.context.db.selectFrom('permissions').selectAll().where('id', '=', id).executeTakeFirst())
     if (row === undefined) throw notFound('permission', id)
     return toPermission(row)
   }
@@ -571,8 +555,8 @@ export class PermissionRepository {
       created_at: now,
       updated_at: now
     }
-    await this.store.organizations.get(input.owner)
-    await guard(`permission "${row.id}"`, () => this.store.db.insertInto('permissions').values(row).execute())
+    await this.organizations.get(input.owner)
+    await guard(`permission "${row.id}"`, () => this.context.db.insertInto('permissions').values(row).execute())
     return toPermission(row)
   }
 
@@ -585,18 +569,18 @@ export class PermissionRepository {
     if (patch.resources !== undefined) values.resources = json(patch.resources)
     if (patch.actions !== undefined) values.actions = json(patch.actions)
     if (patch.effect !== undefined) values.effect = patch.effect
-    await guard('permission', () => this.store.db.updateTable('permissions').set(values).where('id', '=', id).execute())
+    await guard('permission', () => this.context.db.updateTable('permissions').set(values).where('id', '=', id).execute())
     return this.get(id)
   }
 
   async delete (id: string): Promise<Permission> {
     const permission = await this.get(id)
-    await guard('permission', () => this.store.db.deleteFrom('permissions').where('id', '=', id).execute())
+    await guard('permission', () => this.context.db.deleteFrom('permissions').where('id', '=', id).execute())
     return permission
   }
 }
 
-/* ------------------------------------------------------------------ tokens, codes, consents */
+/* ------------------------------------------------------------------ tokens */
 
 function toToken (r: TokenRow): TokenRecord {
   return {
@@ -629,10 +613,28 @@ export interface TokenListRequest extends PageRequest {
   includeExpired?: boolean
 }
 
-export class TokenRepository {
-  constructor (private readonly store: Store) {}
+/**
+ * Revokes, within `write`, the unrevoked tokens whose `column` is one of `values`, recording a
+ * change for each. Returns how many were revoked.
+ */
+export async function revokeTokens (write: Write, column: RevokeColumn, values: readonly string[]): Promise<number> {
+  const { trx } = write
+  let count = 0
+  for (let i = 0; i < values.length; i += IN_LIST_MAX) {
+    const some = values.slice(i, i + IN_LIST_MAX)
+    const rows = await trx.selectFrom('tokens').select('id').where(column, 'in', some).where('revoked_at', 'is', null).execute()
+    if (rows.length === 0) continue
+    await trx.updateTable('tokens').set({ revoked_at: Date.now() }).where(column, 'in', some).where('revoked_at', 'is', null).execute()
+    for (const r of rows) await write.record('token.revoked', r.id)
+    count += rows.length
+  }
+  return count
+}
 
-  async insert (input: TokenInput, q: Q = this.store.db): Promise<TokenRecord> {
+export class TokenRepository {
+  constructor (private readonly context: StorageContext) {}
+
+  async insert (input: TokenInput, q: Queryable = this.context.db): Promise<TokenRecord> {
     const row: TokenRow = {
       id: input.id,
       kind: input.kind,
@@ -653,7 +655,7 @@ export class TokenRepository {
     return toToken(row)
   }
 
-  async find (id: string, q: Q = this.store.db): Promise<TokenRecord | undefined> {
+  async find (id: string, q: Queryable = this.context.db): Promise<TokenRecord | undefined> {
     const row = await guard('token', () => q.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirst())
     return row === undefined ? undefined : toToken(row)
   }
@@ -661,7 +663,7 @@ export class TokenRepository {
   async list (req: TokenListRequest = {}): Promise<Page<TokenRecord>> {
     const limit = pageLimit(req.limit)
     const after = decodeCursor(req.cursor)
-    let query = this.store.db.selectFrom('tokens').selectAll()
+    let query = this.context.db.selectFrom('tokens').selectAll()
     if (req.subject !== undefined) query = query.where('subject', '=', req.subject)
     if (req.clientId !== undefined) query = query.where('client_id', '=', req.clientId)
     if (req.owner !== undefined) query = query.where(ownedBy('subject', req.owner))
@@ -671,33 +673,9 @@ export class TokenRepository {
     return toPage(rows, limit, r => r.id, toToken)
   }
 
-  /** Revokes tokens matching `where`, and tells every instance. Returns how many were revoked. */
+  /** Revokes the tokens whose `column` is `value`, and tells every instance. Returns how many were revoked. */
   private async revokeWhere (column: RevokeColumn, value: string): Promise<number> {
-    const revoked: Array<[ChangeKind, string]> = []
-    await this.store.transaction(async (trx) => { await this.revokeIn(trx, column, [value], revoked) })
-    this.store.changes.emitAll(revoked)
-    return revoked.length
-  }
-
-  /**
-   * Revokes, inside `trx`, the unrevoked tokens whose `column` is one of `values`, writing a
-   * change row for each; adds the changes to `changed` for the caller to emit after the commit.
-   * Returns how many were revoked.
-   */
-  async revokeIn (trx: Q, column: RevokeColumn, values: readonly string[], changed: Array<[ChangeKind, string]>): Promise<number> {
-    let count = 0
-    for (let i = 0; i < values.length; i += IN_LIST_MAX) {
-      const some = values.slice(i, i + IN_LIST_MAX)
-      const rows = await trx.selectFrom('tokens').select('id').where(column, 'in', some).where('revoked_at', 'is', null).execute()
-      if (rows.length === 0) continue
-      await trx.updateTable('tokens').set({ revoked_at: Date.now() }).where(column, 'in', some).where('revoked_at', 'is', null).execute()
-      for (const r of rows) {
-        changed.push(['token.revoked', r.id])
-        await this.store.changes.insert(trx, 'token.revoked', r.id)
-      }
-      count += rows.length
-    }
-    return count
+    return await this.context.write(write => revokeTokens(write, column, [value]))
   }
 
   revoke (id: string): Promise<number> { return this.revokeWhere('id', id) }
@@ -706,17 +684,19 @@ export class TokenRepository {
   revokeBySubject (subject: string): Promise<number> { return this.revokeWhere('subject', subject) }
 
   /** Marks a refresh token used; false when it already was (a replay). Atomic across instances. */
-  async markUsed (id: string, q: Q = this.store.db): Promise<boolean> {
+  async markUsed (id: string, q: Queryable = this.context.db): Promise<boolean> {
     const result = await guard('token', () => q.updateTable('tokens').set({ used_at: Date.now() }).where('id', '=', id).where('used_at', 'is', null).executeTakeFirst())
     return Number(result.numUpdatedRows) === 1
   }
 
   /** Ids of revoked tokens that have not expired yet: the deny-list an instance starts with. */
   async revokedUnexpired (): Promise<string[]> {
-    const rows = await guard('token', () => this.store.db.selectFrom('tokens').select('id').where('revoked_at', 'is not', null).where('expires_at', '>', Date.now()).execute())
+    const rows = await guard('token', () => this.context.db.selectFrom('tokens').select('id').where('revoked_at', 'is not', null).where('expires_at', '>', Date.now()).execute())
     return rows.map(r => r.id)
   }
 }
+
+/* ------------------------------------------------------------------ authorization codes */
 
 function toCode (r: AuthorizationCodeRow): AuthorizationCode {
   return {
@@ -736,10 +716,10 @@ function toCode (r: AuthorizationCodeRow): AuthorizationCode {
 }
 
 export class AuthorizationCodeRepository {
-  constructor (private readonly store: Store) {}
+  constructor (private readonly context: StorageContext) {}
 
   async insert (code: Omit<AuthorizationCode, 'createdAt' | 'usedAt'>): Promise<void> {
-    await guard('authorization code', () => this.store.db.insertInto('authorization_codes').values({
+    await guard('authorization code', () => this.context.db.insertInto('authorization_codes').values({
       id: code.id,
       client_id: code.clientId,
       user_id: code.userId,
@@ -758,7 +738,7 @@ export class AuthorizationCodeRepository {
 
   /** Records that a used code was presented again (before revoking what it issued). */
   async markReplayed (id: string): Promise<void> {
-    await guard('authorization code', () => this.store.db.updateTable('authorization_codes').set({ replayed_at: Date.now() }).where('id', '=', id).execute())
+    await guard('authorization code', () => this.context.db.updateTable('authorization_codes').set({ replayed_at: Date.now() }).where('id', '=', id).execute())
   }
 
   /**
@@ -766,7 +746,7 @@ export class AuthorizationCodeRepository {
    * replay that revoked before they existed is caught here instead.
    */
   async wasReplayed (id: string): Promise<boolean> {
-    const row = await guard('authorization code', () => this.store.db.selectFrom('authorization_codes').select('replayed_at').where('id', '=', id).executeTakeFirst())
+    const row = await guard('authorization code', () => this.context.db.selectFrom('authorization_codes').select('replayed_at').where('id', '=', id).executeTakeFirst())
     return row?.replayed_at != null
   }
 
@@ -775,25 +755,27 @@ export class AuthorizationCodeRepository {
    * the first exchange issued.
    */
   async consume (id: string): Promise<{ code: AuthorizationCode, used: boolean } | undefined> {
-    const row = await guard('authorization code', () => this.store.db.selectFrom('authorization_codes').selectAll().where('id', '=', id).executeTakeFirst())
+    const row = await guard('authorization code', () => this.context.db.selectFrom('authorization_codes').selectAll().where('id', '=', id).executeTakeFirst())
     if (row === undefined) return undefined
-    const result = await guard('authorization code', () => this.store.db.updateTable('authorization_codes').set({ used_at: Date.now() })
+    const result = await guard('authorization code', () => this.context.db.updateTable('authorization_codes').set({ used_at: Date.now() })
       .where('id', '=', id).where('used_at', 'is', null).executeTakeFirst())
     return { code: toCode(row), used: Number(result.numUpdatedRows) !== 1 }
   }
 }
 
+/* ------------------------------------------------------------------ consents */
+
 export class ConsentRepository {
-  constructor (private readonly store: Store) {}
+  constructor (private readonly context: StorageContext) {}
 
   async get (userId: string, clientId: string): Promise<string[]> {
-    const row = await guard('consent', () => this.store.db.selectFrom('consents').select('scope').where('user_id', '=', userId).where('client_id', '=', clientId).executeTakeFirst())
+    const row = await guard('consent', () => this.context.db.selectFrom('consents').select('scope').where('user_id', '=', userId).where('client_id', '=', clientId).executeTakeFirst())
     return row === undefined ? [] : row.scope.split(' ').filter(Boolean)
   }
 
   async grant (userId: string, clientId: string, scopes: string[]): Promise<void> {
     const scope = scopes.join(' ')
-    await guard('consent', () => this.store.db.insertInto('consents').values({ user_id: userId, client_id: clientId, scope, created_at: Date.now() })
+    await guard('consent', () => this.context.db.insertInto('consents').values({ user_id: userId, client_id: clientId, scope, created_at: Date.now() })
       .onConflict(oc => oc.columns(['user_id', 'client_id']).doUpdateSet({ scope, created_at: Date.now() })).execute())
   }
 }
@@ -804,8 +786,25 @@ function toSession (r: SessionRow): Session {
   return { id: r.id, userId: r.user_id, userAgent: r.user_agent, ip: r.ip, createdAt: r.created_at, expiresAt: r.expires_at, endedAt: r.ended_at }
 }
 
+/**
+ * Ends, within `write`, every session of these users that has not ended (expired ones too: their
+ * tokens may still be alive), revoking the tokens issued through them; one change each.
+ */
+export async function endSessionsOf (write: Write, userIds: readonly string[]): Promise<void> {
+  const { trx } = write
+  for (let i = 0; i < userIds.length; i += IN_LIST_MAX) {
+    const some = userIds.slice(i, i + IN_LIST_MAX)
+    const rows = await trx.selectFrom('sessions').select('id').where('user_id', 'in', some).where('ended_at', 'is', null).execute()
+    if (rows.length === 0) continue
+    await trx.updateTable('sessions').set({ ended_at: Date.now() }).where('user_id', 'in', some).where('ended_at', 'is', null).execute()
+    const ids = rows.map(r => r.id)
+    for (const id of ids) await write.record('session.ended', id)
+    await revokeTokens(write, 'session_id', ids)
+  }
+}
+
 export class SessionRepository {
-  constructor (private readonly store: Store) {}
+  constructor (private readonly context: StorageContext) {}
 
   /**
    * Opens a session. Only the digest of the cookie's random value is stored, as the row id: a
@@ -815,17 +814,17 @@ export class SessionRepository {
     const now = Date.now()
     const cookieValue = randomToken(32)
     const row: SessionRow = { id: this.idOf(cookieValue), user_id: input.userId, user_agent: input.userAgent.slice(0, 512), ip: input.ip, created_at: now, expires_at: now + input.ttlSeconds * 1000, ended_at: null }
-    await guard('session', () => this.store.db.insertInto('sessions').values(row).execute())
+    await guard('session', () => this.context.db.insertInto('sessions').values(row).execute())
     return { ...toSession(row), cookieValue }
   }
 
   /** The row id of the session a cookie value opens. */
   idOf (cookieValue: string): string {
-    return this.store.digest(cookieValue)
+    return this.context.digest(cookieValue)
   }
 
   async find (id: string): Promise<Session | undefined> {
-    const row = await guard('session', () => this.store.db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst())
+    const row = await guard('session', () => this.context.db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst())
     return row === undefined ? undefined : toSession(row)
   }
 
@@ -839,7 +838,7 @@ export class SessionRepository {
   async list (req: PageRequest & { userId?: string, owner?: string } = {}): Promise<Page<Session>> {
     const limit = pageLimit(req.limit)
     const after = decodeCursor(req.cursor)
-    let query = this.store.db.selectFrom('sessions').selectAll().where('ended_at', 'is', null).where('expires_at', '>', Date.now())
+    let query = this.context.db.selectFrom('sessions').selectAll().where('ended_at', 'is', null).where('expires_at', '>', Date.now())
     if (req.userId !== undefined) query = query.where('user_id', '=', req.userId)
     if (req.owner !== undefined) query = query.where(ownedBy('user_id', req.owner))
     if (after !== undefined) query = query.where('id', '>', after)
@@ -852,37 +851,12 @@ export class SessionRepository {
    * revoked, in one transaction. Undefined when it was not active (unknown or already ended).
    */
   async end (id: string): Promise<{ revokedTokens: number } | undefined> {
-    const changed: Array<[ChangeKind, string]> = []
-    let revokedTokens: number | undefined
-    await this.store.transaction(async (trx) => {
-      const result = await trx.updateTable('sessions').set({ ended_at: Date.now() }).where('id', '=', id).where('ended_at', 'is', null).executeTakeFirst()
-      if (Number(result.numUpdatedRows) !== 1) return
-      changed.push(['session.ended', id])
-      await this.store.changes.insert(trx, 'session.ended', id)
-      revokedTokens = await this.store.tokens.revokeIn(trx, 'session_id', [id], changed)
+    return await this.context.write(async (write) => {
+      const result = await write.trx.updateTable('sessions').set({ ended_at: Date.now() }).where('id', '=', id).where('ended_at', 'is', null).executeTakeFirst()
+      if (Number(result.numUpdatedRows) !== 1) return undefined
+      await write.record('session.ended', id)
+      return { revokedTokens: await revokeTokens(write, 'session_id', [id]) }
     })
-    this.store.changes.emitAll(changed)
-    return revokedTokens === undefined ? undefined : { revokedTokens }
-  }
-
-  /**
-   * Ends, inside `trx`, every session of these users that has not ended (expired ones too: their
-   * tokens may still be alive), revoking the tokens issued through them; one change row each.
-   */
-  async endOfUser (trx: Q, userId: string | readonly string[], changed: Array<[ChangeKind, string]>): Promise<void> {
-    const userIds = typeof userId === 'string' ? [userId] : userId
-    for (let i = 0; i < userIds.length; i += IN_LIST_MAX) {
-      const some = userIds.slice(i, i + IN_LIST_MAX)
-      const rows = await trx.selectFrom('sessions').select('id').where('user_id', 'in', some).where('ended_at', 'is', null).execute()
-      if (rows.length === 0) continue
-      await trx.updateTable('sessions').set({ ended_at: Date.now() }).where('user_id', 'in', some).where('ended_at', 'is', null).execute()
-      const ids = rows.map(r => r.id)
-      for (const id of ids) {
-        changed.push(['session.ended', id])
-        await this.store.changes.insert(trx, 'session.ended', id)
-      }
-      await this.store.tokens.revokeIn(trx, 'session_id', ids, changed)
-    }
   }
 }
 
@@ -893,40 +867,38 @@ function toKey (r: SigningKeyRow): SigningKey {
 }
 
 export class SigningKeyRepository {
-  constructor (private readonly store: Store) {}
+  constructor (private readonly context: StorageContext) {}
 
   async list (): Promise<SigningKey[]> {
-    const rows = await guard('signing key', () => this.store.db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'desc').execute())
+    const rows = await guard('signing key', () => this.context.db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'desc').execute())
     return rows.map(toKey)
   }
 
   async find (kid: string): Promise<SigningKey | undefined> {
-    const row = await guard('signing key', () => this.store.db.selectFrom('signing_keys').selectAll().where('kid', '=', kid).executeTakeFirst())
+    const row = await guard('signing key', () => this.context.db.selectFrom('signing_keys').selectAll().where('kid', '=', kid).executeTakeFirst())
     return row === undefined ? undefined : toKey(row)
   }
 
   /** Adds a key and makes it the only current one, retiring the others (they keep verifying). */
-  async rotate (key: Omit<SigningKey, 'createdAt' | 'retiredAt'>, q?: Q): Promise<SigningKey> {
+  async rotate (key: Omit<SigningKey, 'createdAt' | 'retiredAt'>): Promise<SigningKey> {
     const now = Date.now()
     const row: SigningKeyRow = { kid: key.kid, algorithm: key.algorithm, public_pem: key.publicPem, public_jwk: json(key.publicJwk), private_pem: key.privatePem, created_at: now, retired_at: null }
-    const work = async (trx: Q): Promise<void> => {
-      await trx.updateTable('signing_keys').set({ retired_at: now }).where('retired_at', 'is', null).execute()
-      await trx.insertInto('signing_keys').values(row).execute()
-      await this.store.changes.insert(trx, 'key.rotated', key.kid)
-    }
-    await guard('signing key', async () => { if (q !== undefined) await work(q); else await this.store.transaction(work) })
-    this.store.changes.emitAll([['key.rotated', key.kid]])
+    await this.context.write(async (write) => {
+      await write.trx.updateTable('signing_keys').set({ retired_at: now }).where('retired_at', 'is', null).execute()
+      await write.trx.insertInto('signing_keys').values(row).execute()
+      await write.record('key.rotated', key.kid)
+    })
     return toKey(row)
   }
 
   /** Rewrites a key's stored private half (encrypted at rest under another key). */
   async replacePrivatePem (kid: string, privatePem: string): Promise<void> {
-    await guard('signing key', () => this.store.db.updateTable('signing_keys').set({ private_pem: privatePem }).where('kid', '=', kid).execute())
+    await guard('signing key', () => this.context.db.updateTable('signing_keys').set({ private_pem: privatePem }).where('kid', '=', kid).execute())
   }
 
   /** Drops retired keys that no unexpired token can still be signed with. */
   async prune (retiredBefore: number): Promise<void> {
-    await guard('signing key', () => this.store.db.deleteFrom('signing_keys').where('retired_at', 'is not', null).where('retired_at', '<', retiredBefore).execute())
+    await guard('signing key', () => this.context.db.deleteFrom('signing_keys').where('retired_at', 'is not', null).where('retired_at', '<', retiredBefore).execute())
   }
 }
 
@@ -961,18 +933,19 @@ const AUDIT_CHUNK = 32
 const AUDIT_COLUMNS = ['id', 'at', 'principal', 'principal_kind', 'organization', 'client_id', 'tool', 'outcome', 'duration_ms', 'arguments', 'error'] as const
 
 export class AuditRepository {
-  constructor (private readonly store: Store) {}
+  constructor (private readonly context: StorageContext) {}
 
   /**
    * Appends events in one transaction. The statements are written here, in a few fixed shapes
    * (chunks of 32, 16, … 1 rows), rather than built by the query builder: a batch is hundreds of
    * rows on a busy server, and building, compiling and preparing one statement of that size
-   * every 50 ms cost more than the inserts themselves (issue 6's profile). Fixed shapes stay
-   * prepared in the statement cache.
+   * every 50 ms cost more than the inserts themselves (as profiled). Fixed shapes stay
+   * prepared in the statement cache. Not `context.transaction`: its end would move the
+   * generation, and an append to the log changes nothing a tool reads.
    */
   async insertMany (events: AuditEvent[]): Promise<void> {
     if (events.length === 0) return
-    await guard('audit event', () => this.store.db.transaction().execute(async (trx) => {
+    await guard('audit event', () => this.context.db.transaction().execute(async (trx) => {
       for (let i = 0; i < events.length;) {
         let n = AUDIT_CHUNK
         while (n > events.length - i) n >>= 1
@@ -991,7 +964,7 @@ export class AuditRepository {
     let text = this.insertSqls.get(rows)
     if (text === undefined) {
       let p = 0
-      const row = (): string => `(${AUDIT_COLUMNS.map(() => this.store.engine === 'postgres' ? `$${++p}` : '?').join(', ')})`
+      const row = (): string => `(${AUDIT_COLUMNS.map(() => this.context.engine === 'postgres' ? `$${++p}` : '?').join(', ')})`
       text = `insert into "audit_events" (${AUDIT_COLUMNS.map(c => `"${c}"`).join(', ')}) values ${Array.from({ length: rows }, row).join(', ')}`
       this.insertSqls.set(rows, text)
     }
@@ -1002,7 +975,7 @@ export class AuditRepository {
   async list (req: AuditQuery = {}): Promise<Page<AuditEvent>> {
     const limit = pageLimit(req.limit)
     const after = decodeCursor(req.cursor)
-    let query = this.store.db.selectFrom('audit_events').selectAll()
+    let query = this.context.db.selectFrom('audit_events').selectAll()
     if (req.from !== undefined) query = query.where('at', '>=', req.from)
     if (req.to !== undefined) query = query.where('at', '<=', req.to)
     if (req.principal !== undefined) query = query.where('principal', '=', req.principal)
@@ -1020,22 +993,22 @@ export class AuditRepository {
   }
 }
 
-/* ------------------------------------------------------------------ settings, changes, login failures */
+/* ------------------------------------------------------------------ settings */
 
 export class SettingRepository {
-  constructor (private readonly store: Store) {}
+  constructor (private readonly context: StorageContext) {}
 
-  async get (key: string, q: Q = this.store.db): Promise<string | undefined> {
+  async get (key: string, q: Queryable = this.context.db): Promise<string | undefined> {
     const row = await guard('setting', () => q.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst())
     return row?.value
   }
 
-  async set (key: string, value: string, q: Q = this.store.db): Promise<void> {
+  async set (key: string, value: string, q: Queryable = this.context.db): Promise<void> {
     await guard('setting', () => q.insertInto('settings').values({ key, value }).onConflict(oc => oc.column('key').doUpdateSet({ value })).execute())
   }
 
   /** The stored value, or `make()` stored now; the first instance to store wins. */
-  async getOrCreate (key: string, make: () => string, q: Q = this.store.db): Promise<{ value: string, created: boolean }> {
+  async getOrCreate (key: string, make: () => string, q: Queryable = this.context.db): Promise<{ value: string, created: boolean }> {
     const candidate = make()
     const result = await guard('setting', () => q.insertInto('settings').values({ key, value: candidate }).onConflict(oc => oc.column('key').doNothing()).executeTakeFirst())
     const created = Number(result.numInsertedOrUpdatedRows ?? 0n) === 1
@@ -1045,42 +1018,20 @@ export class SettingRepository {
   }
 }
 
-export class ChangeFeed extends EventEmitter<{ change: [Change] }> {
-  constructor (private readonly store: Store) { super() }
-
-  async insert (q: Q, kind: ChangeKind, ref: string): Promise<void> {
-    const at = Date.now()
-    await q.insertInto('changes').values({ id: uuidv7(at), at, kind, ref }).execute()
-  }
-
-  /** Tells this instance's caches at once; other instances learn it by polling `since`. */
-  emitAll (changes: Array<[ChangeKind, string]>): void {
-    const at = Date.now()
-    for (const [kind, ref] of changes) this.emit('change', { id: '', at, kind, ref })
-  }
-
-  async since (at: number): Promise<Change[]> {
-    const rows = await guard('change', () => this.store.db.selectFrom('changes').selectAll().where('at', '>=', at).orderBy('at').execute())
-    return rows.map(r => ({ id: r.id, at: r.at, kind: r.kind as ChangeKind, ref: r.ref }))
-  }
-
-  async prune (before: number): Promise<void> {
-    await guard('change', () => this.store.db.deleteFrom('changes').where('at', '<', before).execute())
-  }
-}
+/* ------------------------------------------------------------------ login failures */
 
 export class LoginFailureRepository {
-  constructor (private readonly store: Store) {}
+  constructor (private readonly context: StorageContext) {}
 
   async lockedUntil (key: string): Promise<number> {
-    const row = await guard('login', () => this.store.db.selectFrom('login_failures').selectAll().where('key', '=', key).executeTakeFirst())
+    const row = await guard('login', () => this.context.db.selectFrom('login_failures').selectAll().where('key', '=', key).executeTakeFirst())
     return row?.locked_until ?? 0
   }
 
   /** Counts a failure; past `max` failures the account locks for `lockSeconds`, then the count restarts. */
   async fail (key: string, max: number, lockSeconds: number): Promise<{ failures: number, lockedUntil: number }> {
     const now = Date.now()
-    return await this.store.transaction(async (trx) => {
+    return await this.context.transaction(async (trx) => {
       const row = await trx.selectFrom('login_failures').selectAll().where('key', '=', key).executeTakeFirst()
       const failures = (row === undefined || (row.locked_until > 0 && row.locked_until <= now)) ? 1 : row.failures + 1
       const lockedUntil = failures >= max ? now + lockSeconds * 1000 : 0
@@ -1091,70 +1042,65 @@ export class LoginFailureRepository {
   }
 
   async reset (key: string): Promise<void> {
-    await guard('login', () => this.store.db.deleteFrom('login_failures').where('key', '=', key).execute())
+    await guard('login', () => this.context.db.deleteFrom('login_failures').where('key', '=', key).execute())
   }
 }
 
-/* ------------------------------------------------------------------ the store */
+/** The setting that holds the key client-secret and session digests use. */
+const DIGEST_KEY_SETTING = 'secret_digest_key'
 
+/** Every repository, over one storage context. */
 export class Store {
-  readonly organizations = new OrganizationRepository(this)
-  readonly users = new UserRepository(this)
-  readonly applications = new ApplicationRepository(this)
-  readonly roles = new RoleRepository(this)
-  readonly permissions = new PermissionRepository(this)
-  readonly tokens = new TokenRepository(this)
-  readonly codes = new AuthorizationCodeRepository(this)
-  readonly consents = new ConsentRepository(this)
-  readonly sessions = new SessionRepository(this)
-  readonly signingKeys = new SigningKeyRepository(this)
-  readonly audit = new AuditRepository(this)
-  readonly settings = new SettingRepository(this)
-  readonly changes = new ChangeFeed(this)
-  readonly loginFailures = new LoginFailureRepository(this)
-  private digestKey = ''
+  private readonly context: StorageContext
+  readonly organizations: OrganizationRepository
+  readonly users: UserRepository
+  readonly applications: ApplicationRepository
+  readonly roles: RoleRepository
+  readonly permissions: PermissionRepository
+  readonly tokens: TokenRepository
+  readonly codes: AuthorizationCodeRepository
+  readonly consents: ConsentRepository
+  readonly sessions: SessionRepository
+  readonly signingKeys: SigningKeyRepository
+  readonly audit: AuditRepository
+  readonly settings: SettingRepository
+  readonly loginFailures: LoginFailureRepository
 
-  readonly db: DB
-  private writes = 0
-
-  /**
-   * `durable` resolves once every write committed before the call is on stable storage
-   * (SQLite's group commit, lib/storage/db.ts); a write acknowledged to a caller waits for it.
-   */
-  constructor (db: DB, readonly engine: Engine, readonly durable: () => Promise<void> = async () => {}) {
-    this.db = db.withPlugin(new WriteCounter(() => { this.writes++ }))
-    // Change events: this instance's (after their commit) and, replayed from the feed, the
-    // other instances' writes, which nothing else here would see.
-    this.changes.on('change', () => { this.writes++ })
+  /** See StorageContext: `durable` resolves once earlier commits are on stable storage. */
+  constructor (db: DB, engine: Engine, durable?: () => Promise<void>) {
+    const context = this.context = new StorageContext(db, engine, durable)
+    this.organizations = new OrganizationRepository(context)
+    this.users = new UserRepository(context, this.organizations)
+    this.applications = new ApplicationRepository(context, this.organizations)
+    this.roles = new RoleRepository(context, this.organizations, this.users)
+    this.permissions = new PermissionRepository(context, this.organizations)
+    this.tokens = new TokenRepository(context)
+    this.codes = new AuthorizationCodeRepository(context)
+    this.consents = new ConsentRepository(context)
+    this.sessions = new SessionRepository(context)
+    this.signingKeys = new SigningKeyRepository(context)
+    this.audit = new AuditRepository(context)
+    this.settings = new SettingRepository(context)
+    this.loginFailures = new LoginFailureRepository(context)
   }
 
-  /**
-   * Moves after every write through this store that tools can read back (the append-only
-   * logs — audit events, the change feed, login failures — excepted), and after every
-   * transaction ends, and on every change event: a result read before it moved may be stale.
-   * Other instances' writes that the change feed does not carry are not seen here.
-   */
-  get generation (): number { return this.writes }
+  get db (): DB { return this.context.db }
+  get engine (): Engine { return this.context.engine }
+  get durable (): () => Promise<void> { return this.context.durable }
+  get changes (): ChangeFeed { return this.context.changes }
+  /** Moves on every write tools can read back, every transaction's end and every change event. */
+  get generation (): number { return this.context.generation }
 
-  /** Loads (or creates, once for every instance) the key that client-secret digests use. */
+  /** Loads (or creates, once for every instance) the key that secret digests use. */
   async init (): Promise<void> {
-    this.digestKey = (await this.settings.getOrCreate('secret_digest_key', () => randomToken(32))).value
+    this.context.useDigestKey((await this.settings.getOrCreate(DIGEST_KEY_SETTING, () => randomToken(32))).value)
   }
 
   digest (secret: string): string {
-    if (this.digestKey === '') throw new Error('store.init() was not called')
-    return secretDigest(this.digestKey, secret)
+    return this.context.digest(secret)
   }
 
   async transaction<T> (work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-    try {
-      return await this.db.transaction().execute(work)
-    } catch (err) {
-      translate(err, 'record')
-    } finally {
-      // Its statements counted as they ran, before the commit made them visible: count the end
-      // too, or a read made in between could be kept as current.
-      this.writes++
-    }
+    return await this.context.transaction(work)
   }
 }
