@@ -49,3 +49,16 @@ export function translate (err: unknown, what: string): never {
   if (isUnavailable(err)) throw new StoreError('unavailable', 'the database is unavailable', { cause: err })
   throw err
 }
+
+/** Runs a query, turning its driver error into a StoreError about `what`. */
+export async function guard<T> (what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (err) {
+    translate(err, what)
+  }
+}
+
+export function notFound (what: string, id: string): StoreError {
+  return new StoreError('not_found', `${what} ${JSON.stringify(id)} not found`)
+}

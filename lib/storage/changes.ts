@@ -1,0 +1,39 @@
+import { EventEmitter } from 'node:events'
+import type { DB } from './db.js'
+import type { Queryable } from './context.js'
+import { guard } from './errors.js'
+import { uuidv7 } from '../crypto.js'
+
+export type ChangeKind = 'token.revoked' | 'user.changed' | 'application.changed' | 'session.ended' | 'key.rotated'
+
+export interface Change {
+  id: string
+  at: number
+  kind: ChangeKind
+  ref: string
+}
+
+/** Changes every instance must hear of: rows in the `changes` table, events on this instance. */
+export class ChangeFeed extends EventEmitter<{ change: [Change] }> {
+  constructor (private readonly db: DB) { super() }
+
+  async insert (q: Queryable, kind: ChangeKind, ref: string): Promise<void> {
+    const at = Date.now()
+    await q.insertInto('changes').values({ id: uuidv7(at), at, kind, ref }).execute()
+  }
+
+  /** Tells this instance's caches at once; other instances learn it by polling `since`. */
+  emitAll (changes: Array<[ChangeKind, string]>): void {
+    const at = Date.now()
+    for (const [kind, ref] of changes) this.emit('change', { id: '', at, kind, ref })
+  }
+
+  async since (at: number): Promise<Change[]> {
+    const rows = await guard('change', () => this.db.selectFrom('changes').selectAll().where('at', '>=', at).orderBy('at').execute())
+    return rows.map(r => ({ id: r.id, at: r.at, kind: r.kind as ChangeKind, ref: r.ref }))
+  }
+
+  async prune (before: number): Promise<void> {
+    await guard('change', () => this.db.deleteFrom('changes').where('at', '<', before).execute())
+  }
+}

@@ -1,0 +1,170 @@
+import type { StorageContext } from '../context.js'
+import type { ApplicationRow } from '../schema.js'
+import type { Application } from '../models.js'
+import { iso } from '../models.js'
+import { StoreError, guard, notFound } from '../errors.js'
+import { bool, json, listQuery, parseList, type ListRequest } from '../queries.js'
+import { pageLimit, toPage, type Page } from '../paging.js'
+import { randomToken, safeEqual } from '../../crypto.js'
+import type { OrganizationRepository } from './organizations.js'
+
+function toApplication (r: ApplicationRow): Application {
+  return {
+    id: r.id,
+    owner: r.owner,
+    name: r.name,
+    displayName: r.display_name,
+    clientId: r.client_id,
+    tokenEndpointAuthMethod: r.token_endpoint_auth_method,
+    redirectUris: parseList(r.redirect_uris),
+    grantTypes: parseList(r.grant_types),
+    scopes: parseList(r.scopes),
+    isDisabled: r.is_disabled === 1,
+    isDynamic: r.is_dynamic === 1,
+    createdTime: iso(r.created_at),
+    updatedTime: iso(r.updated_at)
+  }
+}
+
+export interface ApplicationInput {
+  owner: string
+  name: string
+  displayName?: string
+  clientId?: string
+  /** Given for the bootstrap application; generated otherwise. Ignored for public clients. */
+  clientSecret?: string
+  tokenEndpointAuthMethod?: 'none' | 'client_secret_basic' | 'client_secret_post'
+  redirectUris?: string[]
+  grantTypes?: string[]
+  scopes?: string[]
+  isDisabled?: boolean
+  isDynamic?: boolean
+  registrationToken?: string
+}
+
+export type ApplicationPatch = Partial<Pick<ApplicationInput, 'displayName' | 'redirectUris' | 'grantTypes' | 'scopes' | 'isDisabled' | 'tokenEndpointAuthMethod'>>
+
+export class ApplicationRepository {
+  constructor (private readonly context: StorageContext, private readonly organizations: OrganizationRepository) {}
+
+  async list (req: ListRequest = {}): Promise<Page<Application>> {
+    const limit = pageLimit(req.limit)
+    const rows = await guard('application', () => listQuery(this.context.db, 'applications', req, ['name', 'display_name']).execute()) as ApplicationRow[]
+    return toPage(rows, limit, r => r.id, toApplication)
+  }
+
+  async get (id: string): Promise<Application> {
+    const row = await guard('application', () => this.context.db.selectFrom('applications').selectAll().where('id', '=', id).executeTakeFirst())
+    if (row === undefined) throw notFound('application', id)
+    return toApplication(row)
+  }
+
+  async findByName (name: string): Promise<Application | undefined> {
+    const row = await guard('application', () => this.context.db.selectFrom('applications').selectAll().where('name', '=', name).executeTakeFirst())
+    return row === undefined ? undefined : toApplication(row)
+  }
+
+  async findByClientId (clientId: string): Promise<Application | undefined> {
+    const row = await this.rowByClientId(clientId)
+    return row === undefined ? undefined : toApplication(row)
+  }
+
+  private async rowByClientId (clientId: string): Promise<ApplicationRow | undefined> {
+    return await guard('application', () => this.context.db.selectFrom('applications').selectAll().where('client_id', '=', clientId).executeTakeFirst())
+  }
+
+  /** Creates the application; `clientSecret` is returned here and never again. */
+  async create (input: ApplicationInput): Promise<{ application: Application, clientSecret?: string }> {
+    const now = Date.now()
+    const method = input.tokenEndpointAuthMethod ?? 'client_secret_basic'
+    const clientSecret = method === 'none' ? undefined : (input.clientSecret ?? randomToken(32))
+    const row: ApplicationRow = {
+      id: `${input.owner}/${input.name}`,
+      owner: input.owner,
+      name: input.name,
+      display_name: input.displayName ?? input.name,
+      client_id: input.clientId ?? randomToken(16),
+      client_secret_digest: clientSecret === undefined ? null : this.context.digest(clientSecret),
+      token_endpoint_auth_method: method,
+      redirect_uris: json(input.redirectUris ?? []),
+      grant_types: json(input.grantTypes ?? ['client_credentials']),
+      scopes: json(input.scopes ?? []),
+      is_disabled: bool(input.isDisabled, false),
+      is_dynamic: bool(input.isDynamic, false),
+      registration_token_digest: input.registrationToken === undefined ? null : this.context.digest(input.registrationToken),
+      created_at: now,
+      updated_at: now
+    }
+    await this.organizations.get(input.owner)
+    await guard(`application "${input.name}"`, () => this.context.db.insertInto('applications').values(row).execute())
+    return { application: toApplication(row), clientSecret }
+  }
+
+  async update (id: string, patch: ApplicationPatch): Promise<Application> {
+    const current = await this.get(id)
+    const values: Partial<ApplicationRow> = { updated_at: Date.now() }
+    if (patch.displayName !== undefined) values.display_name = patch.displayName
+    if (patch.redirectUris !== undefined) values.redirect_uris = json(patch.redirectUris)
+    if (patch.grantTypes !== undefined) values.grant_types = json(patch.grantTypes)
+    if (patch.scopes !== undefined) values.scopes = json(patch.scopes)
+    if (patch.isDisabled !== undefined) values.is_disabled = patch.isDisabled ? 1 : 0
+    if (patch.tokenEndpointAuthMethod !== undefined) values.token_endpoint_auth_method = patch.tokenEndpointAuthMethod
+    await this.context.write(async (write) => {
+      await write.trx.updateTable('applications').set(values).where('id', '=', id).execute()
+      await write.record('application.changed', current.clientId)
+    })
+    return this.get(id)
+  }
+
+  async rotateSecret (id: string): Promise<{ application: Application, clientSecret: string }> {
+    const current = await this.get(id)
+    if (current.tokenEndpointAuthMethod === 'none') throw new StoreError('invalid', `application "${id}" is a public client and has no secret`)
+    const clientSecret = randomToken(32)
+    await this.context.write(async (write) => {
+      await write.trx.updateTable('applications').set({ client_secret_digest: this.context.digest(clientSecret), updated_at: Date.now() }).where('id', '=', id).execute()
+      await write.record('application.changed', current.clientId)
+    })
+    return { application: await this.get(id), clientSecret }
+  }
+
+  /**
+   * Deletes the application and, in the same transaction, revokes the live tokens it holds
+   * (acting for itself) and those users got through it: whichever way it is deleted (the
+   * tool, RFC 7592), nothing it issued keeps working.
+   */
+  async delete (id: string): Promise<Application> {
+    const app = await this.get(id)
+    await this.context.write(async (write) => {
+      const { trx } = write
+      const now = Date.now()
+      const tokens = await trx.selectFrom('tokens').select('id')
+        .where(eb => eb.or([eb('subject', '=', app.id), eb('client_id', '=', app.clientId)]))
+        .where('revoked_at', 'is', null).where('expires_at', '>', now).execute()
+      if (tokens.length > 0) {
+        await trx.updateTable('tokens').set({ revoked_at: now })
+          .where(eb => eb.or([eb('subject', '=', app.id), eb('client_id', '=', app.clientId)]))
+          .where('revoked_at', 'is', null).where('expires_at', '>', now).execute()
+      }
+      for (const token of tokens) await write.record('token.revoked', token.id)
+      await trx.deleteFrom('applications').where('id', '=', id).execute()
+      await write.record('application.changed', app.clientId)
+    })
+    return app
+  }
+
+  /** The application whose client id and secret these are (compared in constant time), or undefined. */
+  async authenticate (clientId: string, clientSecret: string): Promise<Application | undefined> {
+    const row = await this.rowByClientId(clientId)
+    const expected = row?.client_secret_digest ?? this.context.digest(randomToken(8))
+    const ok = safeEqual(this.context.digest(clientSecret), expected)
+    if (row === undefined || row.client_secret_digest === null || !ok) return undefined
+    return toApplication(row)
+  }
+
+  /** Whether a registration access token (RFC 7592) belongs to this client. */
+  async checkRegistrationToken (clientId: string, token: string): Promise<Application | undefined> {
+    const row = await this.rowByClientId(clientId)
+    if (row?.registration_token_digest == null) return undefined
+    return safeEqual(this.context.digest(token), row.registration_token_digest) ? toApplication(row) : undefined
+  }
+}
