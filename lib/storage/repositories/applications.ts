@@ -7,6 +7,7 @@ import { bool, json, listQuery, parseList, type ListRequest } from '../queries.j
 import { pageLimit, toPage, type Page } from '../paging.js'
 import { randomToken, safeEqual } from '../../crypto.js'
 import type { OrganizationRepository } from './organizations.js'
+import { revokeTokens } from './tokens.js'
 
 function toApplication (r: ApplicationRow): Application {
   return {
@@ -135,18 +136,10 @@ export class ApplicationRepository {
   async delete (id: string): Promise<Application> {
     const app = await this.get(id)
     await this.context.write(async (write) => {
-      const { trx } = write
-      const now = Date.now()
-      const tokens = await trx.selectFrom('tokens').select('id')
-        .where(eb => eb.or([eb('subject', '=', app.id), eb('client_id', '=', app.clientId)]))
-        .where('revoked_at', 'is', null).where('expires_at', '>', now).execute()
-      if (tokens.length > 0) {
-        await trx.updateTable('tokens').set({ revoked_at: now })
-          .where(eb => eb.or([eb('subject', '=', app.id), eb('client_id', '=', app.clientId)]))
-          .where('revoked_at', 'is', null).where('expires_at', '>', now).execute()
-      }
-      for (const token of tokens) await write.record('token.revoked', token.id)
-      await trx.deleteFrom('applications').where('id', '=', id).execute()
+      // What it holds acting for itself, and what users got through it.
+      await revokeTokens(write, 'subject', [app.id])
+      await revokeTokens(write, 'client_id', [app.clientId])
+      await write.trx.deleteFrom('applications').where('id', '=', id).execute()
       await write.record('application.changed', app.clientId)
     })
     return app

@@ -26,7 +26,7 @@ function toToken (r: TokenRow): TokenRecord {
 
 export type TokenInput = Omit<TokenRecord, 'createdAt' | 'revokedAt' | 'usedAt'>
 
-type RevokeColumn = 'id' | 'family_id' | 'code_id' | 'subject' | 'session_id'
+type RevokeColumn = 'id' | 'family_id' | 'code_id' | 'subject' | 'session_id' | 'client_id'
 
 export interface TokenListRequest extends PageRequest {
   subject?: string
