@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import type { Change } from '../lib/storage/store.js'
 import type { SigningKey } from '../lib/storage/models.js'
 import { iso } from '../lib/storage/models.js'
-import type { SigningKeyInfo, ToolServices } from '../lib/tool.js'
+import type { SigningKeyInfo, ToolServices } from '../lib/tool-kit/tool.js'
 import { generateSigningKey } from '../lib/keys.js'
 import { ACCESS_TOKEN_TYP, createKeySigner, createKeyVerifier, CLOCK_TOLERANCE_MS, type SignJwt, type VerifyJwt } from '../lib/jwt.js'
 

@@ -1,7 +1,4 @@
-import { Type } from '@sinclair/typebox'
-import { ToolError, defineTool } from '../lib/tool.js'
-import { assertCanCreate, assertMayChangeApplication } from '../lib/access.js'
-import { AppScope, ApplicationSchema, DisplayName, GrantType, RedirectUri, Slug, applicationOut, checkApplicationScopes, checkRedirectUris } from '../lib/tool-schemas.js'
+import { Type, ToolError, defineTool, assertCanCreate, assertMayChangeApplication, AppScope, ApplicationSchema, DisplayName, GrantType, RedirectUri, Slug, applicationOut, checkApplicationScopes, checkRedirectUris } from '../lib/tool-kit/index.js'
 
 export default defineTool({
   name: 'add_application',

@@ -1,7 +1,4 @@
-import { Type } from '@sinclair/typebox'
-import { defineTool } from '../lib/tool.js'
-import { assertCanCreate } from '../lib/access.js'
-import { Description, DisplayName, Effect, Id, PermissionSchema, Slug, checkPermissionRoles, permissionOut } from '../lib/tool-schemas.js'
+import { Type, defineTool, assertCanCreate, Description, DisplayName, Effect, Id, PermissionSchema, Slug, checkPermissionRoles, permissionOut } from '../lib/tool-kit/index.js'
 
 export default defineTool({
   name: 'add_permission',

@@ -1,7 +1,4 @@
-import { Type } from '@sinclair/typebox'
-import { defineTool } from '../lib/tool.js'
-import { assertCanCreate } from '../lib/access.js'
-import { DisplayName, Email, Password, Phone, Slug, UserName, UserSchema, checkUserName, userOut } from '../lib/tool-schemas.js'
+import { Type, defineTool, assertCanCreate, DisplayName, Email, Password, Phone, Slug, UserName, UserSchema, checkUserName, userOut } from '../lib/tool-kit/index.js'
 
 export default defineTool({
   name: 'add_user',

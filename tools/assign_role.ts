@@ -1,7 +1,4 @@
-import { Type } from '@sinclair/typebox'
-import { ToolError, defineTool } from '../lib/tool.js'
-import { assertChangeable, ownerOf } from '../lib/access.js'
-import { Id } from '../lib/tool-schemas.js'
+import { Type, ToolError, defineTool, assertChangeable, ownerOf, Id } from '../lib/tool-kit/index.js'
 
 export default defineTool({
   name: 'assign_role',

@@ -1,7 +1,4 @@
-import { Type } from '@sinclair/typebox'
-import { defineTool } from '../lib/tool.js'
-import { assertDeletable } from '../lib/access.js'
-import { Id, RoleSchema, roleOut } from '../lib/tool-schemas.js'
+import { Type, defineTool, assertDeletable, Id, RoleSchema, roleOut } from '../lib/tool-kit/index.js'
 
 export default defineTool({
   name: 'delete_role',

@@ -1,8 +1,4 @@
-import { Type } from '@sinclair/typebox'
-import { defineTool } from '../lib/tool.js'
-import { notFound, subjectScope } from '../lib/access.js'
-import { SessionSchema, sessionHandle, sessionOut } from '../lib/tool-schemas.js'
-import type { Session } from '../lib/storage/models.js'
+import { Type, defineTool, findInPages, notFound, subjectScope, SessionSchema, sessionHandle, sessionOut } from '../lib/tool-kit/index.js'
 
 export default defineTool({
   name: 'end_session',
@@ -18,15 +14,11 @@ export default defineTool({
   async handler (input, { principal, store }) {
     const scope = subjectScope(principal, undefined)
     // Handles are digests: look among the active sessions the caller may see.
-    let found: Session | undefined
-    let cursor: string | undefined
-    if (scope !== null) {
-      do {
-        const page = await store.sessions.list({ owner: scope.owner, userId: scope.subject, limit: 500, cursor })
-        found = page.items.find(s => sessionHandle(s.id) === input.id)
-        cursor = page.nextCursor
-      } while (found === undefined && cursor !== undefined)
-    }
+    const found = scope === null
+      ? undefined
+      : await findInPages(
+        cursor => store.sessions.list({ owner: scope.owner, userId: scope.subject, limit: 500, cursor }),
+        s => sessionHandle(s.id) === input.id)
     if (found === undefined) throw notFound('session', input.id)
     // Ended together with the tokens issued through it; a concurrent end leaves nothing to revoke.
     const ended = await store.sessions.end(found.id)

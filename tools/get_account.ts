@@ -1,8 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox'
-import { defineTool } from '../lib/tool.js'
-import { reachOf } from '../lib/access.js'
-import { sessionHandle } from '../lib/tool-schemas.js'
-import { sortScopes } from '../lib/scopes.js'
+import { Type, defineTool, reachOf, sessionHandle, sortScopes, type Static } from '../lib/tool-kit/index.js'
 
 const AccountSchema = Type.Object({
   kind: Type.Union([Type.Literal('user'), Type.Literal('application')]),

@@ -1,7 +1,4 @@
-import { Type } from '@sinclair/typebox'
-import { defineTool } from '../lib/tool.js'
-import { listOwner } from '../lib/access.js'
-import { ApplicationSchema, ListArguments, PageOf, applicationOut, pageOut } from '../lib/tool-schemas.js'
+import { Type, defineTool, listOwner, ApplicationSchema, ListArguments, PageOf, applicationOut, pageOut } from '../lib/tool-kit/index.js'
 
 export default defineTool({
   name: 'get_applications',

@@ -1,7 +1,4 @@
-import { Type } from '@sinclair/typebox'
-import { ToolError, defineTool } from '../lib/tool.js'
-import { auditOrganization } from '../lib/access.js'
-import { AuditEventSchema, PageOf, PagingArguments, SLUG_PATTERN, Timestamp, auditEventOut, pageOut } from '../lib/tool-schemas.js'
+import { Type, ToolError, defineTool, auditOrganization, AuditEventSchema, PageOf, PagingArguments, SLUG_PATTERN, Timestamp, auditEventOut, pageOut } from '../lib/tool-kit/index.js'
 
 /** An ISO 8601 date-time as milliseconds; a day or time that does not exist (Feb 30, 25:00) is refused. */
 function instant (field: string, value: string | undefined): number | undefined {

@@ -1,7 +1,4 @@
-import { Type } from '@sinclair/typebox'
-import { defineTool } from '../lib/tool.js'
-import { reachOf } from '../lib/access.js'
-import { OrganizationSchema, PageOf, PagingArguments, organizationOut, pageOut } from '../lib/tool-schemas.js'
+import { Type, defineTool, reachOf, OrganizationSchema, PageOf, PagingArguments, organizationOut, pageOut } from '../lib/tool-kit/index.js'
 
 export default defineTool({
   name: 'get_organizations',

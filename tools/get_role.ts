@@ -1,7 +1,4 @@
-import { Type } from '@sinclair/typebox'
-import { defineTool } from '../lib/tool.js'
-import { assertVisible } from '../lib/access.js'
-import { Id, RoleSchema, roleOut } from '../lib/tool-schemas.js'
+import { Type, defineTool, assertVisible, Id, RoleSchema, roleOut } from '../lib/tool-kit/index.js'
 
 export default defineTool({
   name: 'get_role',

@@ -1,7 +1,4 @@
-import { Type } from '@sinclair/typebox'
-import { defineTool } from '../lib/tool.js'
-import { subjectScope } from '../lib/access.js'
-import { PageOf, PagingArguments, SLUG_PATTERN, SessionSchema, pageOut, sessionOut } from '../lib/tool-schemas.js'
+import { Type, defineTool, subjectScope, PageOf, PagingArguments, SLUG_PATTERN, SessionSchema, pageOut, sessionOut } from '../lib/tool-kit/index.js'
 
 export default defineTool({
   name: 'get_sessions',

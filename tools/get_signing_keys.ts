@@ -1,6 +1,4 @@
-import { Type } from '@sinclair/typebox'
-import { defineTool } from '../lib/tool.js'
-import { SigningKeySchema, signingKeyOut } from '../lib/tool-schemas.js'
+import { Type, defineTool, SigningKeySchema, signingKeyOut } from '../lib/tool-kit/index.js'
 
 export default defineTool({
   name: 'get_signing_keys',

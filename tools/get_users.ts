@@ -1,7 +1,4 @@
-import { Type } from '@sinclair/typebox'
-import { defineTool } from '../lib/tool.js'
-import { listOwner, reachOf } from '../lib/access.js'
-import { ListArguments, PageOf, UserSchema, pageOut, userOut } from '../lib/tool-schemas.js'
+import { Type, defineTool, listOwner, reachOf, ListArguments, PageOf, UserSchema, pageOut, userOut } from '../lib/tool-kit/index.js'
 
 export default defineTool({
   name: 'get_users',

@@ -1,7 +1,4 @@
-import { Type } from '@sinclair/typebox'
-import { defineTool } from '../lib/tool.js'
-import { canSeeSubject, notFound } from '../lib/access.js'
-import { TokenSchema, tokenOut } from '../lib/tool-schemas.js'
+import { Type, defineTool, canSeeSubject, notFound, TokenSchema, tokenOut } from '../lib/tool-kit/index.js'
 
 export default defineTool({
   name: 'revoke_token',

@@ -1,7 +1,4 @@
-import { Type } from '@sinclair/typebox'
-import { defineTool } from '../lib/tool.js'
-import { assertChangeable, assertMayChangeApplication } from '../lib/access.js'
-import { ApplicationSchema, Id, applicationOut } from '../lib/tool-schemas.js'
+import { Type, defineTool, assertChangeable, assertMayChangeApplication, ApplicationSchema, Id, applicationOut } from '../lib/tool-kit/index.js'
 
 export default defineTool({
   name: 'rotate_application_secret',

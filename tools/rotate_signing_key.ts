@@ -1,7 +1,4 @@
-import { Type } from '@sinclair/typebox'
-import { defineTool } from '../lib/tool.js'
-import { assertGlobalAdmin } from '../lib/access.js'
-import { SigningKeySchema, signingKeyOut } from '../lib/tool-schemas.js'
+import { Type, defineTool, assertGlobalAdmin, SigningKeySchema, signingKeyOut } from '../lib/tool-kit/index.js'
 
 export default defineTool({
   name: 'rotate_signing_key',

@@ -1,7 +1,4 @@
-import { Type } from '@sinclair/typebox'
-import { defineTool } from '../lib/tool.js'
-import { assertChangeable } from '../lib/access.js'
-import { Id } from '../lib/tool-schemas.js'
+import { Type, defineTool, assertChangeable, Id } from '../lib/tool-kit/index.js'
 
 export default defineTool({
   name: 'unassign_role',

@@ -1,7 +1,4 @@
-import { Type } from '@sinclair/typebox'
-import { ToolError, defineTool } from '../lib/tool.js'
-import { assertChangeable, assertMayChangeApplication, forbidden, isBootstrapApplication } from '../lib/access.js'
-import { AppScope, ApplicationSchema, DisplayName, GrantType, Id, RedirectUri, applicationOut, checkApplicationScopes, checkRedirectUris } from '../lib/tool-schemas.js'
+import { Type, ToolError, defineTool, assertChangeable, assertMayChangeApplication, forbidden, isBootstrapApplication, AppScope, ApplicationSchema, DisplayName, GrantType, Id, RedirectUri, applicationOut, checkApplicationScopes, checkRedirectUris } from '../lib/tool-kit/index.js'
 
 export default defineTool({
   name: 'update_application',

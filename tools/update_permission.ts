@@ -1,7 +1,4 @@
-import { Type } from '@sinclair/typebox'
-import { defineTool } from '../lib/tool.js'
-import { assertChangeable, ownerOf } from '../lib/access.js'
-import { Description, DisplayName, Effect, Id, PermissionSchema, checkPermissionRoles, permissionOut } from '../lib/tool-schemas.js'
+import { Type, defineTool, assertChangeable, ownerOf, Description, DisplayName, Effect, Id, PermissionSchema, checkPermissionRoles, permissionOut } from '../lib/tool-kit/index.js'
 
 export default defineTool({
   name: 'update_permission',

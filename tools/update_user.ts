@@ -1,7 +1,4 @@
-import { Type } from '@sinclair/typebox'
-import { defineTool } from '../lib/tool.js'
-import { assertUserPatch } from '../lib/access.js'
-import { DisplayName, Email, Id, Password, Phone, UserSchema, userOut } from '../lib/tool-schemas.js'
+import { Type, defineTool, assertUserPatch, DisplayName, Email, Id, Password, Phone, UserSchema, userOut } from '../lib/tool-kit/index.js'
 
 export default defineTool({
   name: 'update_user',

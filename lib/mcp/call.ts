@@ -6,7 +6,7 @@ import type { Principal } from '../principal.js'
 import { hasAllScopes, sortScopes } from '../scopes.js'
 import type { Store } from '../storage/store.js'
 import { StoreError, isUnavailable } from '../storage/errors.js'
-import { ToolError, type ToolDefinition, type ToolServices } from '../tool.js'
+import { ToolError, type ToolDefinition, type ToolServices } from '../tool-kit/tool.js'
 import type { ReadCache } from './read-cache.js'
 import { findBadText } from '../bad-text.js'
 

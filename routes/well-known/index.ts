@@ -5,7 +5,7 @@ import {
   advertisedScopes, applicationScopes, authorizationServerMetadata, protectedResourceMetadata,
   AuthorizationServerMetadataSchema, JwksSchema, OAUTH_PATHS, ProtectedResourceMetadataSchema
 } from '../../lib/oauth/discovery.js'
-import { SLUG_PATTERN } from '../../lib/tool-schemas.js'
+import { SLUG_PATTERN } from '../../lib/patterns.js'
 
 /** The folder is `well-known` (a dot-folder is not type-checked); the URLs are `/.well-known/…`. */
 export const prefixOverride = '/.well-known'

@@ -136,7 +136,7 @@ test('logging out ends the tokens of the authorization-code flow', async (t) => 
     const sid = decodeJwt(access).sid as string
     t.equal(await mcp(access), 200)
     const sessions = await app.store.sessions.list({ userId: 'built-in/admin' })
-    const { sessionHandle } = await import('../../lib/tool-schemas.js')
+    const { sessionHandle } = await import('../../lib/tool-kit/index.js')
     const handle = sessions.items.map(s => sessionHandle(s.id)).find(h => h === sessionHandle(sid))
     t.ok(handle !== undefined, 'the token\'s sid is the session get_sessions lists')
     const ended = await tool(app, 'end_session', { id: handle })

@@ -2,9 +2,9 @@ import { test } from 'tap'
 import type { Principal } from '../../lib/principal.js'
 import {
   assertCanCreate, assertChangeable, assertDeletable, assertUserPatch, auditOrganization, canSee, canSeeSubject,
-  isBootstrapApplication, listOwner, organizationName, ownerOf, reachOf, subjectScope
-} from '../../lib/access.js'
-import { USER_NAME_PATTERN, checkUserName, sessionHandle } from '../../lib/tool-schemas.js'
+  isBootstrapApplication, listOwner, organizationName, ownerOf, reachOf, subjectScope,
+  USER_NAME_PATTERN, checkUserName, sessionHandle
+} from '../../lib/tool-kit/index.js'
 
 function principal (over: Partial<Principal>): Principal {
   const id = over.id ?? 'acme/alice'

@@ -1,7 +1,7 @@
 import { test } from 'tap'
 import { build } from '../helper.js'
 import { principalFor } from '../tool-helper.js'
-import type { ToolContext } from '../../lib/tool.js'
+import type { ToolContext } from '../../lib/tool-kit/index.js'
 
 /**
  * The handlers as plain functions, with the context the endpoint gives them: failures the

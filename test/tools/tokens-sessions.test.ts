@@ -1,7 +1,7 @@
 import { test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { build } from '../helper.js'
-import { sessionHandle } from '../../lib/tool-schemas.js'
+import { sessionHandle } from '../../lib/tool-kit/index.js'
 import { expectError, expectOk, seed } from './context.js'
 import { principalFor } from '../tool-helper.js'
 

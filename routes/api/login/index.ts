@@ -5,7 +5,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyReply } from 'fastify'
 import { createSession, isForeignOrigin } from '../../../lib/session.js'
 import { passwordSignIn } from '../../../lib/oauth/sign-in.js'
-import { UserSchema, userOut } from '../../../lib/tool-schemas.js'
+import { UserSchema, userOut } from '../../../lib/storage/repositories/users.schema.js'
 
 const LoginSchema = Type.Object({
   username: Type.String({ minLength: 1, maxLength: 256 }),

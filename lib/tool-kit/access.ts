@@ -1,8 +1,8 @@
-import type { Principal } from './principal.js'
+import type { Principal } from '../principal.js'
 import { ToolError } from './tool.js'
-import { BOOTSTRAP_APPLICATION, BUILT_IN } from './bootstrap.js'
-import type { Application } from './storage/models.js'
-import { missingToChangeApplication } from './auth/policy.js'
+import { BOOTSTRAP_APPLICATION, BUILT_IN } from '../bootstrap.js'
+import type { Application } from '../storage/models.js'
+import { missingToChangeApplication } from '../auth/policy.js'
 
 /*
  * Object-level permissions of the IAM's tools, on top of scopes — the one place that knows them.

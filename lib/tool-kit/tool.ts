@@ -1,8 +1,11 @@
 import type { Static, TObject } from '@sinclair/typebox'
 import type { FastifyBaseLogger } from 'fastify'
-import type { AppConfig } from './config.js'
-import type { Principal } from './principal.js'
-import type { Store } from './storage/store.js'
+import type { AppConfig } from '../config.js'
+import type { Principal } from '../principal.js'
+import type { Store } from '../storage/store.js'
+import type { SigningKeyInfo } from '../storage/repositories/signing-keys.schema.js'
+
+export type { SigningKeyInfo }
 
 /**
  * What one file in `tools/` exports (as its default export, through `defineTool`). The
@@ -34,16 +37,6 @@ export interface ToolAnnotations {
   destructiveHint?: boolean
   idempotentHint?: boolean
   openWorldHint?: boolean
-}
-
-/** Public facts about a signing key, as tools show them. */
-export interface SigningKeyInfo {
-  kid: string
-  algorithm: string
-  createdTime: string
-  /** When it stopped signing new tokens; absent for the current key. */
-  retiredTime?: string
-  current: boolean
 }
 
 /** Services a tool may use besides the store; tools never talk HTTP. */
