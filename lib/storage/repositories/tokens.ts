@@ -104,7 +104,6 @@ export class TokenRepository {
   revoke (id: string): Promise<number> { return this.revokeWhere('id', id) }
   revokeFamily (familyId: string): Promise<number> { return this.revokeWhere('family_id', familyId) }
   revokeByCode (codeId: string): Promise<number> { return this.revokeWhere('code_id', codeId) }
-  revokeBySubject (subject: string): Promise<number> { return this.revokeWhere('subject', subject) }
 
   /** Marks a refresh token used; false when it already was (a replay). Atomic across instances. */
   async markUsed (id: string, q: Queryable = this.context.db): Promise<boolean> {
