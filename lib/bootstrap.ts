@@ -1,9 +1,12 @@
 import type { AppConfig } from './config.js'
 import type { Store } from './storage/store.js'
+import { BUILT_IN, entityId } from './storage/names.js'
 import { randomToken } from './crypto.js'
 import { AtRestEncryption, generateSigningKey } from './keys.js'
 
-export const BUILT_IN = 'built-in'
+// Named where storage's own rules (the last global admin) can see it; re-exported for the
+// callers that already import it from here.
+export { BUILT_IN }
 export const BOOTSTRAP_APPLICATION = 'app-built-in'
 
 /** Writes a generated secret once, to stderr, outside the structured log. */
@@ -23,7 +26,7 @@ export async function bootstrap (store: Store, config: AppConfig, print: SecretP
     await store.organizations.create({ name: BUILT_IN, displayName: 'Built-in Organization' })
   }
 
-  const adminId = `${BUILT_IN}/${config.IAM_BOOTSTRAP_ADMIN_USERNAME}`
+  const adminId = entityId(BUILT_IN, config.IAM_BOOTSTRAP_ADMIN_USERNAME)
   if (await store.users.find(adminId) === undefined && await store.users.countGlobalAdmins() === 0) {
     const password = config.IAM_BOOTSTRAP_ADMIN_PASSWORD ?? randomToken(18)
     await store.users.create({ owner: BUILT_IN, name: config.IAM_BOOTSTRAP_ADMIN_USERNAME, password, displayName: 'Administrator', isAdmin: true })

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net'
 import envSchema from 'env-schema'
 import { Type, type Static } from '@sinclair/typebox'
+import { BUILT_IN } from './storage/names.js'
 
 /**
  * Every setting the service reads, with its default. `.env.example` mirrors this list; a value
@@ -29,7 +30,7 @@ export const EnvSchema = Type.Object({
     Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')
   ], { default: 'info' }),
   REGISTRATION: Type.Union([Type.Literal('open'), Type.Literal('token'), Type.Literal('closed')], { default: 'open' }),
-  REGISTRATION_ORGANIZATION: Type.String({ default: 'built-in', minLength: 1 }),
+  REGISTRATION_ORGANIZATION: Type.String({ default: BUILT_IN, minLength: 1 }),
   REGISTRATION_INITIAL_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
   RATE_LIMIT_MAX: Type.Integer({ default: 300, minimum: 1 }),
   RATE_LIMIT_WINDOW: Type.Integer({ default: 60000, minimum: 1000 }),

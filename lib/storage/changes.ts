@@ -1,17 +1,10 @@
 import { EventEmitter } from 'node:events'
-import type { DB } from './db.js'
-import type { Queryable } from './context.js'
+import type { DB, Queryable } from './db.js'
+import { toChange, type Change, type ChangeKind } from './changes.schema.js'
 import { guard } from './errors.js'
 import { uuidv7 } from '../crypto.js'
 
-export type ChangeKind = 'token.revoked' | 'user.changed' | 'application.changed' | 'session.ended' | 'key.rotated'
-
-export interface Change {
-  id: string
-  at: number
-  kind: ChangeKind
-  ref: string
-}
+export type { Change, ChangeKind } from './changes.schema.js'
 
 /** Changes every instance must hear of: rows in the `changes` table, events on this instance. */
 export class ChangeFeed extends EventEmitter<{ change: [Change] }> {
@@ -30,7 +23,7 @@ export class ChangeFeed extends EventEmitter<{ change: [Change] }> {
 
   async since (at: number): Promise<Change[]> {
     const rows = await guard('change', () => this.db.selectFrom('changes').selectAll().where('at', '>=', at).orderBy('at').execute())
-    return rows.map(r => ({ id: r.id, at: r.at, kind: r.kind as ChangeKind, ref: r.ref }))
+    return rows.map(toChange)
   }
 
   async prune (before: number): Promise<void> {

@@ -1,13 +1,13 @@
 import type { Transaction } from 'kysely'
 import type { DB, Engine } from './db.js'
 import type { Database } from './schema.js'
+import type { ChangeKind } from './changes.schema.js'
 import { translate } from './errors.js'
-import { ChangeFeed, type ChangeKind } from './changes.js'
+import { ChangeFeed } from './changes.js'
 import { WriteCounter } from './write-counter.js'
 import { secretDigest } from '../crypto.js'
 
-/** Queries over one connection or transaction. */
-export type Queryable = DB | Transaction<Database>
+export type { Queryable } from './db.js'
 
 /** A write under way: its transaction, and the changes it tells every instance about. */
 export interface Write {

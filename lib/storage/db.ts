@@ -3,7 +3,7 @@ import { open, type FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import SQLite from 'better-sqlite3'
 import pg from 'pg'
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely'
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SqliteDatabase, type Transaction } from 'kysely'
 import type { AppConfig } from '../config.js'
 import type { Database } from './schema.js'
 import { migrationProvider } from './migrations.js'
@@ -13,6 +13,8 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value))
 
 export type Engine = 'sqlite' | 'postgres'
 export type DB = Kysely<Database>
+/** Queries over one connection or transaction. */
+export type Queryable = DB | Transaction<Database>
 
 export interface DatabaseHandle {
   db: DB

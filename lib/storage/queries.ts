@@ -1,13 +1,8 @@
 import { sql } from 'kysely'
-import type { DB } from './db.js'
-import type { Queryable } from './context.js'
+import type { DB, Queryable } from './db.js'
 import type { Database } from './schema.js'
 import { decodeCursor, escapeLike, pageLimit, type PageRequest } from './paging.js'
-
-/** Column encodings: lists are JSON text, booleans 0/1 integers on both engines. */
-export const json = (value: unknown): string => JSON.stringify(value)
-export const parseList = (text: string): string[] => JSON.parse(text) as string[]
-export const bool = (value: boolean | undefined, fallback: boolean): number => (value ?? fallback) ? 1 : 0
+import { entityId } from './names.js'
 
 /** Values per `in (…)` list: well below SQLite's and PostgreSQL's parameter limits. */
 export const IN_LIST_MAX = 500
@@ -36,6 +31,6 @@ export function listQuery<T extends keyof Database> (db: Queryable, table: T, re
  * there, so `acme/%` would also match `Acme/…` and `acme_x/%` nothing.)
  */
 export function ownedBy (column: string, owner: string) {
-  const prefix = `${owner}/`
+  const prefix = entityId(owner, '')
   return sql<boolean>`substr(${sql.ref(column)}, 1, ${sql.lit([...prefix].length)}) = ${prefix}`
 }

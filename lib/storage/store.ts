@@ -19,7 +19,7 @@ import { LoginFailureRepository } from './repositories/login-failures.js'
 import { randomToken } from '../crypto.js'
 
 export { nameKey } from './name-key.js'
-export type { Change, ChangeKind } from './changes.js'
+export type { Change, ChangeKind } from './changes.schema.js'
 export type { ListRequest } from './queries.js'
 export type { OrganizationInput } from './repositories/organizations.js'
 export type { UserInput, UserPatch } from './repositories/users.js'

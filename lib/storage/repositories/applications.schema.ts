@@ -1,5 +1,60 @@
 import { Type, type Static } from '@sinclair/typebox'
-import type { Application } from '../models.js'
+import { iso, parseList } from '../columns.js'
+
+/** The `applications` table, as Kysely sees it. */
+export interface ApplicationRow {
+  id: string
+  owner: string
+  name: string
+  display_name: string
+  client_id: string
+  client_secret_digest: string | null
+  token_endpoint_auth_method: string
+  redirect_uris: string
+  grant_types: string
+  scopes: string
+  is_disabled: number
+  is_dynamic: number
+  registration_token_digest: string | null
+  created_at: number
+  updated_at: number
+}
+
+/** An application as the repository returns it: never its secret's or registration token's digest. */
+export interface Application {
+  id: string
+  owner: string
+  name: string
+  displayName: string
+  clientId: string
+  /** `none` for public clients (no secret), else `client_secret_basic` / `client_secret_post`. */
+  tokenEndpointAuthMethod: string
+  redirectUris: string[]
+  grantTypes: string[]
+  scopes: string[]
+  isDisabled: boolean
+  isDynamic: boolean
+  createdTime: string
+  updatedTime: string
+}
+
+export function toApplication (r: ApplicationRow): Application {
+  return {
+    id: r.id,
+    owner: r.owner,
+    name: r.name,
+    displayName: r.display_name,
+    clientId: r.client_id,
+    tokenEndpointAuthMethod: r.token_endpoint_auth_method,
+    redirectUris: parseList(r.redirect_uris),
+    grantTypes: parseList(r.grant_types),
+    scopes: parseList(r.scopes),
+    isDisabled: r.is_disabled === 1,
+    isDynamic: r.is_dynamic === 1,
+    createdTime: iso(r.created_at),
+    updatedTime: iso(r.updated_at)
+  }
+}
 
 /** An application as tools show it: built field by field, never its secret. */
 export const ApplicationSchema = Type.Object({

@@ -1,31 +1,13 @@
 import type { StorageContext } from '../context.js'
-import type { ApplicationRow } from '../schema.js'
-import type { Application } from '../models.js'
-import { iso } from '../models.js'
 import { StoreError, guard, notFound } from '../errors.js'
-import { bool, json, listQuery, parseList, type ListRequest } from '../queries.js'
+import { bool, json } from '../columns.js'
+import { entityId } from '../names.js'
+import { listQuery, type ListRequest } from '../queries.js'
 import { pageLimit, toPage, type Page } from '../paging.js'
 import { randomToken, safeEqual } from '../../crypto.js'
 import type { OrganizationRepository } from './organizations.js'
 import { revokeTokens } from './tokens.js'
-
-function toApplication (r: ApplicationRow): Application {
-  return {
-    id: r.id,
-    owner: r.owner,
-    name: r.name,
-    displayName: r.display_name,
-    clientId: r.client_id,
-    tokenEndpointAuthMethod: r.token_endpoint_auth_method,
-    redirectUris: parseList(r.redirect_uris),
-    grantTypes: parseList(r.grant_types),
-    scopes: parseList(r.scopes),
-    isDisabled: r.is_disabled === 1,
-    isDynamic: r.is_dynamic === 1,
-    createdTime: iso(r.created_at),
-    updatedTime: iso(r.updated_at)
-  }
-}
+import { toApplication, type Application, type ApplicationRow } from './applications.schema.js'
 
 export interface ApplicationInput {
   owner: string
@@ -80,7 +62,7 @@ export class ApplicationRepository {
     const method = input.tokenEndpointAuthMethod ?? 'client_secret_basic'
     const clientSecret = method === 'none' ? undefined : (input.clientSecret ?? randomToken(32))
     const row: ApplicationRow = {
-      id: `${input.owner}/${input.name}`,
+      id: entityId(input.owner, input.name),
       owner: input.owner,
       name: input.name,
       display_name: input.displayName ?? input.name,

@@ -1,5 +1,51 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { iso, type AuditEvent } from '../models.js'
+import { iso } from '../columns.js'
+
+/** The `audit_events` table, as Kysely sees it. */
+export interface AuditEventRow {
+  id: string
+  at: number
+  principal: string
+  principal_kind: string
+  organization: string
+  client_id: string
+  tool: string
+  outcome: string
+  duration_ms: number
+  arguments: string
+  error: string
+}
+
+/** One audited tool call, as the repository takes and returns it. */
+export interface AuditEvent {
+  id: string
+  at: number
+  principal: string
+  principalKind: string
+  organization: string
+  clientId: string
+  tool: string
+  outcome: 'success' | 'error' | 'denied'
+  durationMs: number
+  arguments: unknown
+  error: string
+}
+
+export function toAuditEvent (r: AuditEventRow): AuditEvent {
+  return {
+    id: r.id,
+    at: r.at,
+    principal: r.principal,
+    principalKind: r.principal_kind,
+    organization: r.organization,
+    clientId: r.client_id,
+    tool: r.tool,
+    outcome: r.outcome as AuditEvent['outcome'],
+    durationMs: r.duration_ms,
+    arguments: JSON.parse(r.arguments),
+    error: r.error
+  }
+}
 
 export const AuditEventSchema = Type.Object({
   id: Type.String(),

@@ -1,10 +1,9 @@
 import { CompiledQuery } from 'kysely'
 import type { StorageContext } from '../context.js'
-import type { AuditEventRow } from '../schema.js'
-import type { AuditEvent } from '../models.js'
 import { StoreError, guard } from '../errors.js'
-import { json } from '../queries.js'
+import { json } from '../columns.js'
 import { decodeCursor, pageLimit, toPage, type Page, type PageRequest } from '../paging.js'
+import { toAuditEvent, type AuditEvent } from './audit.schema.js'
 
 export interface AuditQuery extends PageRequest {
   from?: number
@@ -12,22 +11,6 @@ export interface AuditQuery extends PageRequest {
   principal?: string
   tool?: string
   organization?: string
-}
-
-function toAudit (r: AuditEventRow): AuditEvent {
-  return {
-    id: r.id,
-    at: r.at,
-    principal: r.principal,
-    principalKind: r.principal_kind,
-    organization: r.organization,
-    clientId: r.client_id,
-    tool: r.tool,
-    outcome: r.outcome as AuditEvent['outcome'],
-    durationMs: r.duration_ms,
-    arguments: JSON.parse(r.arguments),
-    error: r.error
-  }
 }
 
 /** Rows per audit insert statement (at most; a power of two). */
@@ -91,6 +74,6 @@ export class AuditRepository {
       query = query.where(eb => eb.or([eb('at', '<', at), eb.and([eb('at', '=', at), eb('id', '<', id)])]))
     }
     const rows = await guard('audit event', () => query.orderBy('at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute())
-    return toPage(rows, limit, r => `${r.at}:${r.id}`, toAudit)
+    return toPage(rows, limit, r => `${r.at}:${r.id}`, toAuditEvent)
   }
 }

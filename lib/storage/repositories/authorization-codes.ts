@@ -1,24 +1,6 @@
 import type { StorageContext } from '../context.js'
-import type { AuthorizationCodeRow } from '../schema.js'
-import type { AuthorizationCode } from '../models.js'
 import { guard } from '../errors.js'
-
-function toCode (r: AuthorizationCodeRow): AuthorizationCode {
-  return {
-    id: r.id,
-    clientId: r.client_id,
-    userId: r.user_id,
-    sessionId: r.session_id,
-    redirectUri: r.redirect_uri,
-    scope: r.scope,
-    resource: r.resource,
-    codeChallenge: r.code_challenge,
-    nonce: r.nonce,
-    expiresAt: r.expires_at,
-    createdAt: r.created_at,
-    usedAt: r.used_at
-  }
-}
+import { toAuthorizationCode, type AuthorizationCode } from './authorization-codes.schema.js'
 
 export class AuthorizationCodeRepository {
   constructor (private readonly context: StorageContext) {}
@@ -64,6 +46,6 @@ export class AuthorizationCodeRepository {
     if (row === undefined) return undefined
     const result = await guard('authorization code', () => this.context.db.updateTable('authorization_codes').set({ used_at: Date.now() })
       .where('id', '=', id).where('used_at', 'is', null).executeTakeFirst())
-    return { code: toCode(row), used: Number(result.numUpdatedRows) !== 1 }
+    return { code: toAuthorizationCode(row), used: Number(result.numUpdatedRows) !== 1 }
   }
 }

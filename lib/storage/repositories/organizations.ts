@@ -1,16 +1,11 @@
 import type { StorageContext } from '../context.js'
-import type { OrganizationRow } from '../schema.js'
-import type { Organization } from '../models.js'
-import { iso } from '../models.js'
 import { StoreError, guard, notFound } from '../errors.js'
+import { ORGANIZATION_OWNER, organizationId, organizationName } from '../names.js'
 import { listQuery, type ListRequest } from '../queries.js'
 import { pageLimit, toPage, type Page } from '../paging.js'
 import { endSessionsOf } from './sessions.js'
 import { revokeTokens } from './tokens.js'
-
-function toOrganization (r: OrganizationRow): Organization {
-  return { id: r.id, owner: r.owner, name: r.name, displayName: r.display_name, websiteUrl: r.website_url, createdTime: iso(r.created_at), updatedTime: iso(r.updated_at) }
-}
+import { toOrganization, type Organization, type OrganizationRow } from './organizations.schema.js'
 
 export interface OrganizationInput { name: string, displayName?: string, websiteUrl?: string }
 
@@ -25,7 +20,7 @@ export class OrganizationRepository {
 
   /** By `admin/<name>` or by bare name. */
   async get (idOrName: string): Promise<Organization> {
-    const name = idOrName.startsWith('admin/') ? idOrName.slice(6) : idOrName
+    const name = organizationName(idOrName)
     const row = await guard('organization', () => this.context.db.selectFrom('organizations').selectAll().where('name', '=', name).executeTakeFirst())
     if (row === undefined) throw notFound('organization', idOrName)
     return toOrganization(row)
@@ -34,8 +29,8 @@ export class OrganizationRepository {
   async create (input: OrganizationInput): Promise<Organization> {
     const now = Date.now()
     const row: OrganizationRow = {
-      id: `admin/${input.name}`,
-      owner: 'admin',
+      id: organizationId(input.name),
+      owner: ORGANIZATION_OWNER,
       name: input.name,
       display_name: input.displayName ?? input.name,
       website_url: input.websiteUrl ?? '',

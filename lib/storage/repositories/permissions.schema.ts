@@ -1,5 +1,51 @@
 import { Type, type Static } from '@sinclair/typebox'
-import type { Permission } from '../models.js'
+import { iso, parseList } from '../columns.js'
+
+/** The `permissions` table, as Kysely sees it. */
+export interface PermissionRow {
+  id: string
+  owner: string
+  name: string
+  display_name: string
+  description: string
+  roles: string
+  resources: string
+  actions: string
+  effect: string
+  created_at: number
+  updated_at: number
+}
+
+/** A permission as the repository returns it. */
+export interface Permission {
+  id: string
+  owner: string
+  name: string
+  displayName: string
+  description: string
+  roles: string[]
+  resources: string[]
+  actions: string[]
+  effect: 'allow' | 'deny'
+  createdTime: string
+  updatedTime: string
+}
+
+export function toPermission (r: PermissionRow): Permission {
+  return {
+    id: r.id,
+    owner: r.owner,
+    name: r.name,
+    displayName: r.display_name,
+    description: r.description,
+    roles: parseList(r.roles),
+    resources: parseList(r.resources),
+    actions: parseList(r.actions),
+    effect: r.effect === 'deny' ? 'deny' : 'allow',
+    createdTime: iso(r.created_at),
+    updatedTime: iso(r.updated_at)
+  }
+}
 
 export const Effect = Type.Union([Type.Literal('allow'), Type.Literal('deny')])
 

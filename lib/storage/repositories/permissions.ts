@@ -1,27 +1,11 @@
 import type { StorageContext } from '../context.js'
-import type { PermissionRow } from '../schema.js'
-import type { Permission } from '../models.js'
-import { iso } from '../models.js'
 import { guard, notFound } from '../errors.js'
-import { json, listQuery, parseList, type ListRequest } from '../queries.js'
+import { json } from '../columns.js'
+import { entityId } from '../names.js'
+import { listQuery, type ListRequest } from '../queries.js'
 import { pageLimit, toPage, type Page } from '../paging.js'
 import type { OrganizationRepository } from './organizations.js'
-
-function toPermission (r: PermissionRow): Permission {
-  return {
-    id: r.id,
-    owner: r.owner,
-    name: r.name,
-    displayName: r.display_name,
-    description: r.description,
-    roles: parseList(r.roles),
-    resources: parseList(r.resources),
-    actions: parseList(r.actions),
-    effect: r.effect === 'deny' ? 'deny' : 'allow',
-    createdTime: iso(r.created_at),
-    updatedTime: iso(r.updated_at)
-  }
-}
+import { toPermission, type Permission, type PermissionRow } from './permissions.schema.js'
 
 export interface PermissionInput {
   owner: string
@@ -31,7 +15,7 @@ export interface PermissionInput {
   roles?: string[]
   resources?: string[]
   actions?: string[]
-  effect?: 'allow' | 'deny'
+  effect?: Permission['effect']
 }
 
 export class PermissionRepository {
@@ -52,7 +36,7 @@ export class PermissionRepository {
   async create (input: PermissionInput): Promise<Permission> {
     const now = Date.now()
     const row: PermissionRow = {
-      id: `${input.owner}/${input.name}`,
+      id: entityId(input.owner, input.name),
       owner: input.owner,
       name: input.name,
       display_name: input.displayName ?? input.name,

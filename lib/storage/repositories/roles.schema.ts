@@ -1,5 +1,38 @@
 import { Type, type Static } from '@sinclair/typebox'
-import type { Role } from '../models.js'
+import { iso } from '../columns.js'
+
+/** The `roles` table, as Kysely sees it. */
+export interface RoleRow {
+  id: string
+  owner: string
+  name: string
+  display_name: string
+  description: string
+  created_at: number
+  updated_at: number
+}
+
+/** The `user_roles` table: which user holds which role. */
+export interface UserRoleRow {
+  user_id: string
+  role_id: string
+  created_at: number
+}
+
+/** A role as the repository returns it. */
+export interface Role {
+  id: string
+  owner: string
+  name: string
+  displayName: string
+  description: string
+  createdTime: string
+  updatedTime: string
+}
+
+export function toRole (r: RoleRow): Role {
+  return { id: r.id, owner: r.owner, name: r.name, displayName: r.display_name, description: r.description, createdTime: iso(r.created_at), updatedTime: iso(r.updated_at) }
+}
 
 export const RoleSchema = Type.Object({
   id: Type.String(),

@@ -1,16 +1,11 @@
 import type { StorageContext } from '../context.js'
-import type { RoleRow } from '../schema.js'
-import type { Role } from '../models.js'
-import { iso } from '../models.js'
 import { StoreError, guard, notFound } from '../errors.js'
+import { entityId } from '../names.js'
 import { listQuery, type ListRequest } from '../queries.js'
 import { pageLimit, toPage, type Page } from '../paging.js'
 import type { OrganizationRepository } from './organizations.js'
 import type { UserRepository } from './users.js'
-
-function toRole (r: RoleRow): Role {
-  return { id: r.id, owner: r.owner, name: r.name, displayName: r.display_name, description: r.description, createdTime: iso(r.created_at), updatedTime: iso(r.updated_at) }
-}
+import { toRole, type Role, type RoleRow } from './roles.schema.js'
 
 export class RoleRepository {
   constructor (private readonly context: StorageContext, private readonly organizations: OrganizationRepository, private readonly users: UserRepository) {}
@@ -29,7 +24,7 @@ export class RoleRepository {
 
   async create (input: { owner: string, name: string, displayName?: string, description?: string }): Promise<Role> {
     const now = Date.now()
-    const row: RoleRow = { id: `${input.owner}/${input.name}`, owner: input.owner, name: input.name, display_name: input.displayName ?? input.name, description: input.description ?? '', created_at: now, updated_at: now }
+    const row: RoleRow = { id: entityId(input.owner, input.name), owner: input.owner, name: input.name, display_name: input.displayName ?? input.name, description: input.description ?? '', created_at: now, updated_at: now }
     await this.organizations.get(input.owner)
     await guard(`role "${row.id}"`, () => this.context.db.insertInto('roles').values(row).execute())
     return toRole(row)

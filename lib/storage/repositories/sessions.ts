@@ -1,15 +1,10 @@
 import type { StorageContext, Write } from '../context.js'
-import type { SessionRow } from '../schema.js'
-import type { Session } from '../models.js'
 import { guard } from '../errors.js'
 import { IN_LIST_MAX, ownedBy } from '../queries.js'
 import { decodeCursor, pageLimit, toPage, type Page, type PageRequest } from '../paging.js'
 import { randomToken } from '../../crypto.js'
 import { revokeTokens } from './tokens.js'
-
-function toSession (r: SessionRow): Session {
-  return { id: r.id, userId: r.user_id, userAgent: r.user_agent, ip: r.ip, createdAt: r.created_at, expiresAt: r.expires_at, endedAt: r.ended_at }
-}
+import { toSession, type Session, type SessionRow } from './sessions.schema.js'
 
 /**
  * Ends, within `write`, every session of these users that has not ended (expired ones too: their

@@ -1,24 +1,19 @@
 import type { StorageContext } from '../context.js'
-import type { SigningKeyRow } from '../schema.js'
-import type { SigningKey } from '../models.js'
 import { guard } from '../errors.js'
-import { json } from '../queries.js'
-
-function toKey (r: SigningKeyRow): SigningKey {
-  return { kid: r.kid, algorithm: r.algorithm, publicPem: r.public_pem, publicJwk: JSON.parse(r.public_jwk), privatePem: r.private_pem, createdAt: r.created_at, retiredAt: r.retired_at }
-}
+import { json } from '../columns.js'
+import { toSigningKey, type SigningKey, type SigningKeyRow } from './signing-keys.schema.js'
 
 export class SigningKeyRepository {
   constructor (private readonly context: StorageContext) {}
 
   async list (): Promise<SigningKey[]> {
     const rows = await guard('signing key', () => this.context.db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'desc').execute())
-    return rows.map(toKey)
+    return rows.map(toSigningKey)
   }
 
   async find (kid: string): Promise<SigningKey | undefined> {
     const row = await guard('signing key', () => this.context.db.selectFrom('signing_keys').selectAll().where('kid', '=', kid).executeTakeFirst())
-    return row === undefined ? undefined : toKey(row)
+    return row === undefined ? undefined : toSigningKey(row)
   }
 
   /** Adds a key and makes it the only current one, retiring the others (they keep verifying). */
@@ -30,7 +25,7 @@ export class SigningKeyRepository {
       await write.trx.insertInto('signing_keys').values(row).execute()
       await write.record('key.rotated', key.kid)
     })
-    return toKey(row)
+    return toSigningKey(row)
   }
 
   /** Rewrites a key's stored private half (encrypted at rest under another key). */

@@ -1,6 +1,62 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { iso, type TokenRecord } from '../models.js'
+import { iso } from '../columns.js'
 import { sessionHandle } from './sessions.schema.js'
+
+/** The `tokens` table, as Kysely sees it. */
+export interface TokenRow {
+  /** The JWT's `jti` for access tokens; the digest of the opaque value for refresh tokens. */
+  id: string
+  kind: string
+  subject: string
+  subject_kind: string
+  client_id: string
+  scope: string
+  audience: string
+  family_id: string | null
+  session_id: string | null
+  code_id: string | null
+  expires_at: number
+  created_at: number
+  revoked_at: number | null
+  used_at: number | null
+}
+
+/** A token as the repository returns it. */
+export interface TokenRecord {
+  id: string
+  kind: 'access' | 'refresh'
+  subject: string
+  subjectKind: 'user' | 'application'
+  clientId: string
+  scope: string
+  audience: string
+  familyId: string | null
+  sessionId: string | null
+  codeId: string | null
+  expiresAt: number
+  createdAt: number
+  revokedAt: number | null
+  usedAt: number | null
+}
+
+export function toToken (r: TokenRow): TokenRecord {
+  return {
+    id: r.id,
+    kind: r.kind === 'refresh' ? 'refresh' : 'access',
+    subject: r.subject,
+    subjectKind: r.subject_kind === 'user' ? 'user' : 'application',
+    clientId: r.client_id,
+    scope: r.scope,
+    audience: r.audience,
+    familyId: r.family_id,
+    sessionId: r.session_id,
+    codeId: r.code_id,
+    expiresAt: r.expires_at,
+    createdAt: r.created_at,
+    revokedAt: r.revoked_at,
+    usedAt: r.used_at
+  }
+}
 
 export const TokenSchema = Type.Object({
   id: Type.String({ description: 'the token id (the JWT\'s jti); pass it to revoke_token' }),

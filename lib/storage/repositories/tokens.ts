@@ -1,28 +1,8 @@
 import type { StorageContext, Queryable, Write } from '../context.js'
-import type { TokenRow } from '../schema.js'
-import type { TokenRecord } from '../models.js'
 import { guard } from '../errors.js'
 import { IN_LIST_MAX, ownedBy } from '../queries.js'
 import { decodeCursor, pageLimit, toPage, type Page, type PageRequest } from '../paging.js'
-
-function toToken (r: TokenRow): TokenRecord {
-  return {
-    id: r.id,
-    kind: r.kind === 'refresh' ? 'refresh' : 'access',
-    subject: r.subject,
-    subjectKind: r.subject_kind === 'user' ? 'user' : 'application',
-    clientId: r.client_id,
-    scope: r.scope,
-    audience: r.audience,
-    familyId: r.family_id,
-    sessionId: r.session_id,
-    codeId: r.code_id,
-    expiresAt: r.expires_at,
-    createdAt: r.created_at,
-    revokedAt: r.revoked_at,
-    usedAt: r.used_at
-  }
-}
+import { toToken, type TokenRecord, type TokenRow } from './tokens.schema.js'
 
 export type TokenInput = Omit<TokenRecord, 'createdAt' | 'revokedAt' | 'usedAt'>
 

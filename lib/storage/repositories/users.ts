@@ -1,32 +1,16 @@
 import { sql } from 'kysely'
 import type { StorageContext, Queryable } from '../context.js'
-import type { UserRow } from '../schema.js'
-import type { User } from '../models.js'
-import { iso } from '../models.js'
 import { StoreError, guard, notFound } from '../errors.js'
 import { nameKey } from '../name-key.js'
-import { bool, listQuery, type ListRequest } from '../queries.js'
+import { bool } from '../columns.js'
+import { BUILT_IN, entityId } from '../names.js'
+import { listQuery, type ListRequest } from '../queries.js'
 import { pageLimit, toPage, type Page } from '../paging.js'
 import { hashPassword, verifyPassword, DUMMY_PASSWORD_HASH } from '../../crypto.js'
 import type { OrganizationRepository } from './organizations.js'
 import { endSessionsOf } from './sessions.js'
 import { revokeTokens } from './tokens.js'
-
-function toUser (r: UserRow): User {
-  return {
-    id: r.id,
-    owner: r.owner,
-    name: r.name,
-    displayName: r.display_name,
-    email: r.email,
-    phone: r.phone,
-    isAdmin: r.is_admin === 1,
-    isForbidden: r.is_forbidden === 1,
-    hasPassword: r.password_hash !== null,
-    createdTime: iso(r.created_at),
-    updatedTime: iso(r.updated_at)
-  }
-}
+import { toUser, type User, type UserRow } from './users.schema.js'
 
 export interface UserInput {
   owner: string
@@ -41,8 +25,6 @@ export interface UserInput {
 
 export type UserPatch = Partial<Omit<UserInput, 'owner' | 'name'>>
 
-/** The organization whose admins are global admins (lib/bootstrap.ts names it too). */
-const BUILT_IN_ORGANIZATION = 'built-in'
 /** An advisory lock id shared by every instance: changes that may remove a global admin take it. */
 const GLOBAL_ADMIN_LOCK = 4242002
 
@@ -74,7 +56,7 @@ export class UserRepository {
     const now = Date.now()
     const passwordHash = input.password === undefined ? null : await hashPassword(input.password)
     const row: UserRow = {
-      id: `${input.owner}/${input.name}`,
+      id: entityId(input.owner, input.name),
       owner: input.owner,
       name: input.name,
       name_key: nameKey(input.name),
@@ -104,7 +86,7 @@ export class UserRepository {
     const lockout = patch.isForbidden === true || patch.isAdmin === false
     await this.context.write(async (write) => {
       const { trx } = write
-      if (lockout && current.owner === BUILT_IN_ORGANIZATION) await this.keepOneGlobalAdmin(trx, id, 'refusing to forbid or demote the last global admin')
+      if (lockout && current.owner === BUILT_IN) await this.keepOneGlobalAdmin(trx, id, 'refusing to forbid or demote the last global admin')
       const result = await trx.updateTable('users').set(values).where('id', '=', id).executeTakeFirst()
       if (Number(result.numUpdatedRows) !== 1) throw notFound('user', id)
       await write.record('user.changed', id)
@@ -119,7 +101,7 @@ export class UserRepository {
     const user = await this.get(id)
     await this.context.write(async (write) => {
       const { trx } = write
-      if (user.owner === BUILT_IN_ORGANIZATION) await this.keepOneGlobalAdmin(trx, id, 'refusing to delete the last global admin')
+      if (user.owner === BUILT_IN) await this.keepOneGlobalAdmin(trx, id, 'refusing to delete the last global admin')
       await write.record('user.changed', id)
       await trx.deleteFrom('user_roles').where('user_id', '=', id).execute()
       await endSessionsOf(write, [id])
@@ -140,13 +122,13 @@ export class UserRepository {
     if (this.context.engine === 'postgres') await sql`select pg_advisory_xact_lock(${GLOBAL_ADMIN_LOCK})`.execute(trx)
     const row = await trx.selectFrom('users').select(['owner', 'is_admin', 'is_forbidden']).where('id', '=', id).executeTakeFirst()
     if (row === undefined) throw notFound('user', id)
-    if (row.owner !== BUILT_IN_ORGANIZATION || row.is_admin !== 1 || row.is_forbidden !== 0) return
+    if (row.owner !== BUILT_IN || row.is_admin !== 1 || row.is_forbidden !== 0) return
     if (await this.countGlobalAdmins(trx) <= 1) throw new StoreError('conflict', refusal)
   }
 
   async countGlobalAdmins (q: Queryable = this.context.db): Promise<number> {
     const row = await guard('user', () => q.selectFrom('users').select(eb => eb.fn.countAll<number>().as('n'))
-      .where('owner', '=', BUILT_IN_ORGANIZATION).where('is_admin', '=', 1).where('is_forbidden', '=', 0).executeTakeFirstOrThrow())
+      .where('owner', '=', BUILT_IN).where('is_admin', '=', 1).where('is_forbidden', '=', 0).executeTakeFirstOrThrow())
     return Number(row.n)
   }
 
@@ -159,7 +141,7 @@ export class UserRepository {
     // (migration 0004 suffixes the later one's), and each still signs in by its own name.
     const rows = await guard('user', () => this.context.db.selectFrom('users').selectAll()
       .where('owner', '=', owner)
-      .where(eb => eb.or([eb('name_key', '=', nameKey(name)), eb('id', '=', `${owner}/${name}`)]))
+      .where(eb => eb.or([eb('name_key', '=', nameKey(name)), eb('id', '=', entityId(owner, name))]))
       .limit(2).execute())
     const row = rows.find(r => r.name === name) ?? rows[0]
     const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_PASSWORD_HASH)
