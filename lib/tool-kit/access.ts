@@ -2,6 +2,7 @@ import type { Principal } from '../principal.js'
 import { ToolError } from './tool.js'
 import { BOOTSTRAP_APPLICATION, BUILT_IN } from '../bootstrap.js'
 import type { Application } from '../storage/models.js'
+import { organizationName, ownerOf } from '../storage/names.js'
 import { missingToChangeApplication } from '../auth/policy.js'
 
 /*
@@ -33,16 +34,8 @@ export function reachOf (principal: Principal): Reach {
   return { level: 'self', organization: principal.organization, userId: principal.id }
 }
 
-/** The organization part of an `owner/name` id. */
-export function ownerOf (id: string): string {
-  const slash = id.indexOf('/')
-  return slash < 0 ? '' : id.slice(0, slash)
-}
-
-/** An organization id (`admin/<name>`) or bare name, as its name. */
-export function organizationName (idOrName: string): string {
-  return idOrName.startsWith('admin/') ? idOrName.slice(6) : idOrName
-}
+// How ids are formed is storage's to say: the access rules read them the same way.
+export { organizationName, ownerOf } from '../storage/names.js'
 
 /** Worded exactly like the store's own not-found error. */
 export function notFound (what: string, id: string): ToolError {
