@@ -1,9 +1,27 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { User } from '../storage/models.js'
-import { nameKey } from '../storage/store.js'
+import type { Store } from '../storage/store.js'
+import { nameKey } from '../storage/name-key.js'
 import { BUILT_IN } from '../bootstrap.js'
 
 export type SignInResult = { ok: true, user: User } | { ok: false, locked: boolean }
+
+/** What a password sign-in needs: the accounts, the failure counts and the lockout's limits. */
+export interface SignInDeps {
+  users: Pick<Store['users'], 'authenticate'>
+  loginFailures: Pick<Store['loginFailures'], 'lockedUntil' | 'fail' | 'reset'>
+  /** LOGIN_MAX_FAILURES */
+  maxFailures: number
+  /** LOGIN_LOCKOUT_SECONDS */
+  lockoutSeconds: number
+}
+
+/** One attempt: the address it comes from and the (request's) logger its failure is told to. */
+export interface SignInAttempt {
+  address: string
+  log: { info: (object: Record<string, unknown>, message: string) => void }
+}
+
+export interface SignInInput { username: string, password: string, organization?: string }
 
 /**
  * Username and password check behind the login lockout: LOGIN_MAX_FAILURES failures from one
@@ -11,17 +29,17 @@ export type SignInResult = { ok: true, user: User } | { ok: false, locked: boole
  * it exists (so a lockout says nothing). Keyed by address too, so that a stranger's guesses
  * never lock the user out from elsewhere; the per-address rate limit bounds guesses in all.
  */
-export async function passwordSignIn (fastify: FastifyInstance, request: FastifyRequest, input: { username: string, password: string, organization?: string }): Promise<SignInResult> {
-  const { store, config } = fastify
+export async function passwordSignIn (deps: SignInDeps, attempt: SignInAttempt, input: SignInInput): Promise<SignInResult> {
+  const { users, loginFailures } = deps
   const organization = input.organization ?? BUILT_IN
-  const key = `${request.ip} ${nameKey(organization)}/${nameKey(input.username)}`
-  if (await store.loginFailures.lockedUntil(key) > Date.now()) return { ok: false, locked: true }
-  const user = input.username === '' || input.password === '' ? undefined : await store.users.authenticate(organization, input.username, input.password)
+  const key = `${attempt.address} ${nameKey(organization)}/${nameKey(input.username)}`
+  if (await loginFailures.lockedUntil(key) > Date.now()) return { ok: false, locked: true }
+  const user = input.username === '' || input.password === '' ? undefined : await users.authenticate(organization, input.username, input.password)
   if (user === undefined) {
-    const { lockedUntil } = await store.loginFailures.fail(key, config.LOGIN_MAX_FAILURES, config.LOGIN_LOCKOUT_SECONDS)
-    request.log.info({ organization, locked: lockedUntil > 0 }, 'login failed')
+    const { lockedUntil } = await loginFailures.fail(key, deps.maxFailures, deps.lockoutSeconds)
+    attempt.log.info({ organization, locked: lockedUntil > 0 }, 'login failed')
     return { ok: false, locked: false }
   }
-  await store.loginFailures.reset(key)
+  await loginFailures.reset(key)
   return { ok: true, user }
 }

@@ -1,12 +1,27 @@
 import helmet from '@fastify/helmet'
-import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { HTML_HELMET } from '../../../../lib/html/reply.js'
-import { htmlErrorHandler } from '../../../../lib/oauth/authorize-flow.js'
+import { isUnavailable } from '../../../../lib/storage/errors.js'
+import { renderError } from './flow.js'
 
 /** Every answer of the pages holds a person's sign-in or consent step: never cached. */
 function noStore (_request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
   reply.header('cache-control', 'no-store')
   done()
+}
+
+/** Errors on these pages are pages too: a person is reading, not a program. */
+function htmlErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (error.validation !== undefined || (error.statusCode !== undefined && error.statusCode < 500)) {
+    request.log.info({ err: { message: error.message, code: error.code } }, 'authorization page refused')
+    return renderError(reply, { status: error.statusCode ?? 400, title: 'Bad request', message: 'The request could not be understood. Start again from the application.', code: 'invalid_request' })
+  }
+  if (isUnavailable(error)) {
+    request.log.error({ err: error }, 'authorization page: database unavailable')
+    return renderError(reply, { status: 503, title: 'Temporarily unavailable', message: 'The service cannot complete this step right now. Try again in a moment.', code: 'temporarily_unavailable' })
+  }
+  request.log.error({ err: error }, 'authorization page failed')
+  return renderError(reply, { status: 500, title: 'Something went wrong', message: 'The service could not complete this step. Try again in a moment.', code: 'server_error' })
 }
 
 /**

@@ -4,9 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { randomInt } from 'node:crypto'
 import { pagePolicy } from '../../../../../lib/html/reply.js'
 import { errorPage } from '../../../../../lib/html/pages.js'
-import { authorizeUrl, openForm, renderLogin } from '../../../../../lib/oauth/authorize-flow.js'
-import { createSession } from '../../../../../lib/session.js'
-import { passwordSignIn } from '../../../../../lib/oauth/sign-in.js'
+import { authorizeUrl, openForm, renderLogin } from '../flow.js'
 
 const field = (maxLength: number) => Type.Optional(Type.String({ maxLength }))
 
@@ -48,7 +46,7 @@ const login: FastifyPluginAsyncTypebox = async function (fastify) {
     reply.header('content-type', 'text/html; charset=utf-8').header('content-security-policy', pagePolicy())
     const tooMany = errorPage({ title: 'Too many attempts', message: LOCKED, code: 'temporarily_unavailable' })
     if (!await fastify.limits.check(request, reply, 'login', `${organization}/${username}`.toLowerCase(), tooMany)) return reply
-    const result = await passwordSignIn(fastify, request, { username, password: body.password ?? '', organization: organization === '' ? undefined : organization })
+    const result = await fastify.signIn(request, { username, password: body.password ?? '', organization: organization === '' ? undefined : organization })
     if (!result.ok) {
       // Slows guessing down and blurs timing; the lockout bounds the number of guesses.
       if (!result.locked) await sleep(200 + randomInt(200))
@@ -60,7 +58,7 @@ const login: FastifyPluginAsyncTypebox = async function (fastify) {
         organization
       })
     }
-    await createSession(fastify, request, reply, result.user)
+    await fastify.sessions.open(request, reply, result.user)
     return reply.redirect(authorizeUrl(req), 303)
   })
 }
