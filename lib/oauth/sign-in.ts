@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { randomInt } from 'node:crypto'
 import type { User } from '../storage/models.js'
 import type { Store } from '../storage/store.js'
 import { nameKey } from '../storage/name-key.js'
@@ -22,6 +24,30 @@ export interface SignInAttempt {
 }
 
 export interface SignInInput { username: string, password: string, organization?: string }
+
+/**
+ * The account a sign-in names, as the login form and POST /api/login both read it: the fields
+ * trimmed, and `organization/username` in the user name field taken apart when no organization
+ * is given. No organization (undefined) is the built-in one.
+ */
+export function namedAccount (username: string, organization: string | undefined): { username: string, organization?: string } {
+  username = username.trim()
+  const named = organization?.trim() ?? ''
+  if (named !== '') return { username, organization: named }
+  const slash = username.indexOf('/')
+  if (slash > 0) return { username: username.slice(slash + 1), organization: username.slice(0, slash) }
+  return { username }
+}
+
+/** The account's key in the per-(address, account) rate limit of the login bucket. */
+export function accountLimitKey (account: { username: string, organization?: string }): string {
+  return `${account.organization ?? ''}/${account.username}`.toLowerCase()
+}
+
+/** After a wrong password: slows guessing down and blurs timing; the lockout bounds the number of guesses. */
+export async function failedSignInDelay (): Promise<void> {
+  await sleep(200 + randomInt(200))
+}
 
 /**
  * Username and password check behind the login lockout: LOGIN_MAX_FAILURES failures from one
