@@ -28,7 +28,8 @@ function htmlErrorHandler (error: FastifyError, request: FastifyRequest, reply: 
  * The authorization pages: this folder and, cascaded by autoload, `consent/` and `login/`
  * (GET /login/oauth/authorize and the two forms). Failures are an HTML error page, never JSON;
  * every answer has the pages' security headers and is never cached. Rate limits stay on each
- * route: they differ from one page to the next.
+ * route, as no two pages share one: GET counts RATE_LIMIT_MAX per address, the consent form a
+ * fixed budget, the login form the login bucket shared with POST /api/login (`fastify.limits`).
  */
 export default async function authorizationPages (fastify: FastifyInstance): Promise<void> {
   fastify.setErrorHandler(htmlErrorHandler)

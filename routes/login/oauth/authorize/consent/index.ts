@@ -18,6 +18,7 @@ const ConsentFormSchema = Type.Object({
 const consent: FastifyPluginAsyncTypebox = async function (fastify) {
   fastify.post('/', {
     schema: { body: ConsentFormSchema },
+    // Its own fixed budget: a person clicks Allow or Deny, far below what RATE_LIMIT_MAX allows.
     config: { rateLimit: { max: 60, timeWindow: 60_000 } }
   }, async (request, reply) => {
     const body = request.body
