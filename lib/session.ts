@@ -1,66 +1,86 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Session, User } from './storage/models.js'
+import type { Store } from './storage/store.js'
 
 /** The session cookie's name. */
 export const SESSION_COOKIE = 'iam_session'
 
-/** The session cookie's attributes: signed, HttpOnly, SameSite=Lax, Secure under https. */
-export function sessionCookieOptions (fastify: FastifyInstance, request: FastifyRequest, maxAgeSeconds?: number) {
+export interface SessionCookieOptions {
+  path: string
+  httpOnly: boolean
+  sameSite: 'lax'
+  secure: boolean
+  signed: boolean
+  maxAge?: number
+}
+
+/**
+ * The session cookie's attributes: signed, HttpOnly, SameSite=Lax, Secure when the public base
+ * is https. `maxAgeSeconds` when setting it; clearing it takes the same attributes without.
+ */
+export function sessionCookieOptions (secure: boolean, maxAgeSeconds?: number): SessionCookieOptions {
   return {
     path: '/',
     httpOnly: true,
     sameSite: 'lax' as const,
-    secure: fastify.publicBase(request).startsWith('https:'),
+    secure,
     signed: true,
     ...(maxAgeSeconds === undefined ? {} : { maxAge: maxAgeSeconds })
   }
 }
 
+/** Who a session is opened for, and from where (kept with it, shown in session listings). */
+export interface SessionOrigin {
+  user: User
+  userAgent: string
+  ip: string
+}
+
 /**
- * Opens a session for a user who has just proved who they are, stores it (so that logging out
- * holds on every instance) and sets the signed cookie on the reply.
+ * Opens and stores a session for a user who has just proved who they are: stored so that
+ * logging out holds on every instance. The cookie is to carry `cookieValue`, the random value;
+ * the database holds only its digest (the session id), and this is the only time it is seen.
  */
-export async function createSession (fastify: FastifyInstance, request: FastifyRequest, reply: FastifyReply, user: User): Promise<Session> {
-  const session = await fastify.store.sessions.create({
-    userId: user.id,
-    userAgent: String(request.headers['user-agent'] ?? ''),
-    ip: request.ip,
-    ttlSeconds: fastify.config.SESSION_TTL
+export async function openSession (sessions: Pick<Store['sessions'], 'create'>, ttlSeconds: number, origin: SessionOrigin): Promise<{ session: Session, cookieValue: string }> {
+  const { cookieValue, ...session } = await sessions.create({
+    userId: origin.user.id,
+    userAgent: origin.userAgent,
+    ip: origin.ip,
+    ttlSeconds
   })
-  // The cookie carries the random value; the database holds only its digest (the session id).
-  reply.setCookie(SESSION_COOKIE, session.cookieValue, sessionCookieOptions(fastify, request, fastify.config.SESSION_TTL))
-  const { cookieValue: _, ...stored } = session
-  return stored
+  return { session, cookieValue }
+}
+
+/** What checks a signed cookie's signature (a request under @fastify/cookie has this shape). */
+export interface CookieSigner {
+  unsignCookie: (raw: string) => { valid: boolean, value: string | null }
 }
 
 /**
- * The id of the session the request's cookie opens (the digest of the cookie's value), when
- * the cookie is present and its signature valid (`undefined` when absent, `false` when forged).
- * Whether the session is still live is for the caller to ask (`fastify.authState.liveSession`).
+ * The id of the session a raw (signed) cookie value opens, the digest of its value: `undefined`
+ * when there is no cookie, `false` when its signature is not ours. Whether the session is still
+ * live is for the caller to ask (`authState.liveSession`).
  */
-export function readSessionCookie (request: FastifyRequest): string | undefined | false {
-  const raw = request.cookies[SESSION_COOKIE]
+export function sessionIdOfCookie (sessions: Pick<Store['sessions'], 'idOf'>, raw: string | undefined, signer: CookieSigner): string | undefined | false {
   if (raw === undefined || raw === '') return undefined
-  const unsigned = request.unsignCookie(raw)
+  const unsigned = signer.unsignCookie(raw)
   if (!unsigned.valid || unsigned.value === null || unsigned.value === '') return false
-  return request.server.store.sessions.idOf(unsigned.value)
+  return sessions.idOf(unsigned.value)
 }
 
-/** The live session (and its user) the request's cookie opens, or undefined. */
-export async function readSession (fastify: FastifyInstance, request: FastifyRequest): Promise<{ session: Session, user: User } | undefined> {
-  const id = readSessionCookie(request)
-  if (id === undefined || id === false) return undefined
-  return await fastify.authState.liveSession(id)
-}
-
-/** Ends the request's session in the database (every instance) and clears the cookie. */
-export async function endSession (fastify: FastifyInstance, request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
-  const id = readSessionCookie(request)
-  reply.clearCookie(SESSION_COOKIE, sessionCookieOptions(fastify, request))
-  if (id === undefined || id === false) return false
-  const ended = await fastify.store.sessions.end(id)
-  fastify.authState.forgetSession(id)
+/**
+ * Ends a session in the database (so on every instance, with the tokens issued through it)
+ * and forgets it in this instance at once. Whether it was open until now.
+ */
+export async function endSession (sessions: Pick<Store['sessions'], 'end'>, forget: (id: string) => void, id: string): Promise<boolean> {
+  const ended = await sessions.end(id)
+  forget(id)
   return ended !== undefined
+}
+
+/** The request headers that tell where a browser request comes from. */
+export interface OriginHeaders {
+  origin?: string
+  'sec-fetch-site'?: string | string[]
 }
 
 /**
@@ -68,8 +88,8 @@ export async function endSession (fastify: FastifyInstance, request: FastifyRequ
  * origin nor allowed, or `Sec-Fetch-Site: cross-site`): it must not use, open or end a session.
  * Requests without these headers (not from a browser) pass.
  */
-export function isForeignOrigin (fastify: FastifyInstance, request: FastifyRequest): boolean {
-  const origin = request.headers.origin
-  if (origin !== undefined && !fastify.isAllowedOrigin(request, origin)) return true
-  return request.headers['sec-fetch-site'] === 'cross-site'
+export function isForeignOrigin (headers: OriginHeaders, isAllowedOrigin: (origin: string) => boolean): boolean {
+  const origin = headers.origin
+  if (origin !== undefined && !isAllowedOrigin(origin)) return true
+  return headers['sec-fetch-site'] === 'cross-site'
 }

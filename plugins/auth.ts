@@ -10,7 +10,6 @@ import { grantableScopes, mayActForItself } from '../lib/auth/policy.js'
 import { clientOfBasicCredentials } from '../lib/oauth/client-auth.js'
 import { BoundedCache } from '../lib/oauth/bounded-cache.js'
 import { BUILT_IN } from '../lib/bootstrap.js'
-import { isForeignOrigin, readSessionCookie } from '../lib/session.js'
 import { audienceMatches, CLOCK_TOLERANCE_MS, decodeJwtHeader, describeJwtError, JWT_ALGORITHM, type AccessTokenClaims } from '../lib/jwt.js'
 
 export type TokenCheck = { ok: true, claims: AccessTokenClaims, principal: Principal } | { ok: false, description: string }
@@ -263,7 +262,7 @@ export default fp(async function auth (fastify) {
 
   async function session (request: FastifyRequest, id: string): Promise<AuthResult> {
     // A cookie is ambient: a cross-site page must not use it (SameSite=Lax, plus this check).
-    if (isForeignOrigin(fastify, request)) {
+    if (fastify.sessions.isForeignOrigin(request)) {
       return { ok: false, failure: { reason: 'invalid_session', description: 'cross-site request with a session cookie' } }
     }
     const refreshing = authState.ensureFresh()
@@ -289,9 +288,9 @@ export default fp(async function auth (fastify) {
       if (scheme === 'basic') return await basic(request, header)
       return { ok: false, failure: { reason: 'invalid_token', description: 'unsupported authorization scheme' } }
     }
-    const sessionId = readSessionCookie(request)
+    const sessionId = fastify.sessions.idOf(request)
     if (sessionId === false) return { ok: false, failure: { reason: 'invalid_session', description: 'the session cookie is invalid' } }
     if (sessionId !== undefined) return await session(request, sessionId)
     return { ok: false, failure: { reason: 'missing' } }
   })
-}, { name: 'auth', dependencies: ['config', 'storage', 'public-url', 'keys', 'auth-state', 'cookie', 'tool-registry'], fastify: '5.x' })
+}, { name: 'auth', dependencies: ['config', 'storage', 'public-url', 'keys', 'auth-state', 'sessions', 'tool-registry'], fastify: '5.x' })

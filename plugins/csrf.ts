@@ -1,14 +1,10 @@
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { randomToken, safeEqual, secretDigest } from '../lib/crypto.js'
+import { CSRF_COOKIE, createCsrf, csrfCookieOptions } from '../lib/html/csrf.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /**
-     * Signed double-submit CSRF protection for the HTML forms: a random value in an HttpOnly
-     * cookie, and in each form a MAC of that value under the cookie secret. A cross-site page
-     * can make the browser send the cookie but can neither read it nor forge the MAC.
-     */
+    /** The HTML forms' CSRF tokens (lib/html/csrf.ts), per request. */
     csrf: {
       /** The token to put in a form (sets the cookie when the request has none). */
       token: (request: FastifyRequest, reply: FastifyReply) => string
@@ -18,38 +14,20 @@ declare module 'fastify' {
   }
 }
 
-export const CSRF_COOKIE = 'iam_csrf'
-/** The cookie only travels to the pages that hold forms. */
-const COOKIE_PATH = '/login'
-const VALUE = /^[A-Za-z0-9_-]{43}$/
-
 export default fp(async function csrf (fastify) {
-  const key = secretDigest(fastify.secrets.cookie, 'iam-mcp csrf key')
-  const mac = (value: string): string => secretDigest(key, `csrf|${value}`)
-
-  function current (request: FastifyRequest): string | undefined {
-    const value = request.cookies[CSRF_COOKIE]
-    return value !== undefined && VALUE.test(value) ? value : undefined
-  }
+  const tokens = createCsrf(fastify.secrets.cookie)
 
   fastify.decorate('csrf', {
     token (request: FastifyRequest, reply: FastifyReply): string {
-      let value = current(request)
+      let value = tokens.valueOf(request.cookies[CSRF_COOKIE])
       if (value === undefined) {
-        value = randomToken(32)
-        reply.setCookie(CSRF_COOKIE, value, {
-          path: COOKIE_PATH,
-          httpOnly: true,
-          sameSite: 'lax',
-          secure: fastify.publicBase(request).startsWith('https:')
-        })
+        value = tokens.newValue()
+        reply.setCookie(CSRF_COOKIE, value, csrfCookieOptions(fastify.publicBase(request).startsWith('https:')))
       }
-      return mac(value)
+      return tokens.tokenFor(value)
     },
     verify (request: FastifyRequest, token: unknown): boolean {
-      const value = current(request)
-      if (value === undefined || typeof token !== 'string' || token === '') return false
-      return safeEqual(mac(value), token)
+      return tokens.verify(request.cookies[CSRF_COOKIE], token)
     }
   })
 }, { name: 'csrf', dependencies: ['cookie', 'storage', 'public-url'], fastify: '5.x' })

@@ -1,4 +1,9 @@
-import type { FastifyReply } from 'fastify'
+/** What a page is sent through: a server's reply, each call returning it for the next. */
+export interface PageReply<R> {
+  code (statusCode: number): R
+  header (name: string, value: string): R
+  send (payload: string): R
+}
 
 /** The Content-Security-Policy of a page whose forms may end in a redirect to `formOrigins`. */
 export function pagePolicy (formOrigins: string[] = []): string {
@@ -14,7 +19,7 @@ export function pagePolicy (formOrigins: string[] = []): string {
 }
 
 /** Sends a server-rendered page: never cached, never framed, no script may run. */
-export function sendPage (reply: FastifyReply, statusCode: number, body: string, formOrigins: string[] = []): FastifyReply {
+export function sendPage<R extends PageReply<R>> (reply: R, statusCode: number, body: string, formOrigins: string[] = []): R {
   return reply
     .code(statusCode)
     .header('content-type', 'text/html; charset=utf-8')

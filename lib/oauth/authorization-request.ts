@@ -76,3 +76,9 @@ export async function issueCode (store: Store, request: AuthorizationRequest, gr
   })
   return code
 }
+
+/** Whether an earlier consent covers every scope asked (then the consent page is skipped). */
+export function consentCovers (consented: readonly string[], wanted: readonly string[]): boolean {
+  const have = new Set(consented)
+  return wanted.every(s => have.has(s))
+}

@@ -1,10 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises'
-import { randomInt } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply } from 'fastify'
-import { createSession, isForeignOrigin } from '../../../lib/session.js'
-import { passwordSignIn } from '../../../lib/oauth/sign-in.js'
+import { accountLimitKey, failedSignInDelay, namedAccount } from '../../../lib/oauth/sign-in.js'
 import { UserSchema, userOut } from '../../../lib/storage/repositories/users.schema.js'
 
 const LoginSchema = Type.Object({
@@ -37,31 +34,22 @@ const login: FastifyPluginAsyncTypebox = async function (fastify) {
     },
     schema: { body: LoginSchema, response: { 200: Ok, '4xx': Refusal } }
   }, async (request, reply) => {
-    if (isForeignOrigin(fastify, request)) return refuse(reply, 403, 'forbidden_origin')
+    if (fastify.sessions.isForeignOrigin(request)) return refuse(reply, 403, 'forbidden_origin')
     if (request.validationError !== undefined) return refuse(reply, 400, 'invalid_request')
-    let { username, password, organization } = request.body
-    username = username.trim()
-    organization = organization?.trim() === '' ? undefined : organization?.trim()
-    const slash = username.indexOf('/')
-    if (organization === undefined && slash > 0) {
-      organization = username.slice(0, slash)
-      username = username.slice(slash + 1)
-    }
-    const account = `${organization ?? ''}/${username}`.toLowerCase()
+    const account = namedAccount(request.body.username, request.body.organization)
     const tooMany = { status: 'error' as const, error: 'too_many_requests' }
-    if (!await fastify.limits.check(request, reply, 'login', account, tooMany)) return reply
+    if (!await fastify.limits.check(request, reply, 'login', accountLimitKey(account), tooMany)) return reply
 
-    const result = await passwordSignIn(fastify, request, { username, password, organization })
+    const result = await fastify.signIn(request, { ...account, password: request.body.password })
     if (!result.ok) {
       if (result.locked) {
         reply.header('retry-after', String(fastify.config.LOGIN_LOCKOUT_SECONDS))
         return refuse(reply, 429, 'too_many_attempts')
       }
-      // Slows guessing down and blurs timing; the lockout bounds the number of guesses.
-      await sleep(200 + randomInt(200))
+      await failedSignInDelay()
       return refuse(reply, 401, 'invalid_credentials')
     }
-    await createSession(fastify, request, reply, result.user)
+    await fastify.sessions.open(request, reply, result.user)
     request.log.info({ user: result.user.id }, 'signed in')
     return reply.header('cache-control', 'no-store').send({ status: 'ok' as const, data: userOut(result.user) })
   })

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { endSession, isForeignOrigin } from '../../../lib/session.js'
 
 const Answer = Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal('error')]), error: Type.Optional(Type.String()) })
 
@@ -13,8 +12,8 @@ const logout: FastifyPluginAsyncTypebox = async function (fastify) {
   fastify.post('/', {
     schema: { response: { 200: Answer, 403: Answer } }
   }, async (request, reply) => {
-    if (isForeignOrigin(fastify, request)) return await reply.code(403).send({ status: 'error', error: 'forbidden_origin' })
-    const ended = await endSession(fastify, request, reply)
+    if (fastify.sessions.isForeignOrigin(request)) return await reply.code(403).send({ status: 'error', error: 'forbidden_origin' })
+    const ended = await fastify.sessions.end(request, reply)
     request.log.info({ ended }, 'signed out')
     return await reply.header('cache-control', 'no-store').send({ status: 'ok' })
   })

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { AuthorizeQuerySchema, proceed, renderError, validateAuthorizeQuery } from '../../../../lib/oauth/authorize-flow.js'
+import { AuthorizeQuerySchema } from '../../../../lib/oauth/authorize-query.js'
+import { proceed, renderError, validateQuery } from './flow.js'
 
 /**
  * GET /login/oauth/authorize — the authorization endpoint (authorization code + PKCE S256).
@@ -12,7 +13,7 @@ const authorize: FastifyPluginAsyncTypebox = async function (fastify) {
     schema: { querystring: AuthorizeQuerySchema },
     config: { rateLimit: { max: fastify.config.RATE_LIMIT_MAX, timeWindow: fastify.config.RATE_LIMIT_WINDOW } }
   }, async (request, reply) => {
-    const checked = await validateAuthorizeQuery(fastify, request, request.query)
+    const checked = await validateQuery(fastify, request, request.query)
     if (!checked.ok) {
       if ('page' in checked) return renderError(reply, checked.page)
       return reply.redirect(checked.redirect, 302)

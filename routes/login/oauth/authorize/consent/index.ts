@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { errorRedirect, grantCode, openForm, renderLogin } from '../../../../../lib/oauth/authorize-flow.js'
-import { readSession } from '../../../../../lib/session.js'
+import { errorRedirect, grantCode, openForm, renderLogin } from '../flow.js'
 import { sortScopes } from '../../../../../lib/scopes.js'
 
 const ConsentFormSchema = Type.Object({
@@ -19,6 +18,7 @@ const ConsentFormSchema = Type.Object({
 const consent: FastifyPluginAsyncTypebox = async function (fastify) {
   fastify.post('/', {
     schema: { body: ConsentFormSchema },
+    // Its own fixed budget: a person clicks Allow or Deny, far below what RATE_LIMIT_MAX allows.
     config: { rateLimit: { max: 60, timeWindow: 60_000 } }
   }, async (request, reply) => {
     const body = request.body
@@ -26,7 +26,7 @@ const consent: FastifyPluginAsyncTypebox = async function (fastify) {
     if (form === undefined) return reply
     const { req, client } = form
 
-    const current = await readSession(fastify, request)
+    const current = await fastify.sessions.read(request)
     if (current === undefined) {
       return renderLogin(fastify, request, reply, req, client, { status: 401, error: 'Your sign-in has ended. Sign in again to continue.' })
     }

@@ -1,12 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { randomInt } from 'node:crypto'
 import { pagePolicy } from '../../../../../lib/html/reply.js'
 import { errorPage } from '../../../../../lib/html/pages.js'
-import { authorizeUrl, openForm, renderLogin } from '../../../../../lib/oauth/authorize-flow.js'
-import { createSession } from '../../../../../lib/session.js'
-import { passwordSignIn } from '../../../../../lib/oauth/sign-in.js'
+import { accountLimitKey, failedSignInDelay, namedAccount } from '../../../../../lib/oauth/sign-in.js'
+import { authorizeUrl, openForm, renderLogin } from '../flow.js'
 
 const field = (maxLength: number) => Type.Optional(Type.String({ maxLength }))
 
@@ -36,31 +33,24 @@ const login: FastifyPluginAsyncTypebox = async function (fastify) {
     if (form === undefined) return reply
     const { req, client } = form
 
-    let username = (body.username ?? '').trim()
-    let organization = (body.organization ?? '').trim()
     // As POST /api/login: `organization/username` in the user name field works too.
-    const slash = username.indexOf('/')
-    if (organization === '' && slash > 0) {
-      organization = username.slice(0, slash)
-      username = username.slice(slash + 1)
-    }
+    const account = namedAccount(body.username ?? '', body.organization)
     // The same per-IP and per-account limits as POST /api/login; a refusal is a page here.
     reply.header('content-type', 'text/html; charset=utf-8').header('content-security-policy', pagePolicy())
     const tooMany = errorPage({ title: 'Too many attempts', message: LOCKED, code: 'temporarily_unavailable' })
-    if (!await fastify.limits.check(request, reply, 'login', `${organization}/${username}`.toLowerCase(), tooMany)) return reply
-    const result = await passwordSignIn(fastify, request, { username, password: body.password ?? '', organization: organization === '' ? undefined : organization })
+    if (!await fastify.limits.check(request, reply, 'login', accountLimitKey(account), tooMany)) return reply
+    const result = await fastify.signIn(request, { ...account, password: body.password ?? '' })
     if (!result.ok) {
-      // Slows guessing down and blurs timing; the lockout bounds the number of guesses.
-      if (!result.locked) await sleep(200 + randomInt(200))
+      if (!result.locked) await failedSignInDelay()
       else reply.header('retry-after', String(fastify.config.LOGIN_LOCKOUT_SECONDS))
       return renderLogin(fastify, request, reply, req, client, {
         status: result.locked ? 429 : 401,
         error: result.locked ? LOCKED : WRONG,
-        username,
-        organization
+        username: account.username,
+        organization: account.organization ?? ''
       })
     }
-    await createSession(fastify, request, reply, result.user)
+    await fastify.sessions.open(request, reply, result.user)
     return reply.redirect(authorizeUrl(req), 303)
   })
 }
