@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { authenticateClient } from '../../../../../lib/oauth/client-auth.js'
 import { OAuthError } from '../../../../../lib/oauth/errors.js'
 
 const IntrospectionRequestSchema = Type.Object({
@@ -24,7 +23,7 @@ const introspect: FastifyPluginAsyncTypebox = async function (fastify) {
     schema: { body: IntrospectionRequestSchema },
     config: { rateLimit: { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW } }
   }, async (request, reply) => {
-    const caller = await authenticateClient(fastify, request, request.body)
+    const caller = await fastify.authenticateClient(request, request.body)
     if (caller.method === 'none') throw new OAuthError('invalid_client', 'introspection is for authenticated clients')
     reply.header('pragma', 'no-cache')
     const token = request.body.token
