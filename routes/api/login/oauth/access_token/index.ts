@@ -4,7 +4,6 @@ import type { FastifyReply } from 'fastify'
 import { OAuthError } from '../../../../../lib/oauth/errors.js'
 import { authorizationScheme, claimedClientId } from '../../../../../lib/oauth/client-auth.js'
 import { grantHandlers, type GrantServices } from '../../../../../lib/oauth/grants/index.js'
-import { isUnavailable } from '../../../../../lib/storage/errors.js'
 
 const Param = Type.String({ maxLength: 8192 })
 
@@ -38,8 +37,9 @@ const ErrorSchema = Type.Object({ error: Type.String(), error_description: Type.
 /**
  * The token endpoint (RFC 6749 §3.2): form-encoded or JSON bodies, client authentication by
  * HTTP Basic or the body, grant types dispatched through `lib/oauth/grants/index.ts`. Refusals
- * are RFC 6749 §5.2 error bodies (body parsing errors too: this folder's autohooks.ts), and
- * every answer carries `Cache-Control: no-store` (autohooks.ts) and `Pragma: no-cache`.
+ * are RFC 6749 §5.2 error bodies (body parsing errors and a database outage too: this folder's
+ * autohooks.ts), and every answer carries `Cache-Control: no-store` (autohooks.ts) and
+ * `Pragma: no-cache`.
  */
 const accessToken: FastifyPluginAsyncTypebox = async function (fastify) {
   const services: GrantServices = {
@@ -60,7 +60,9 @@ const accessToken: FastifyPluginAsyncTypebox = async function (fastify) {
     schema: {
       body: TokenRequestSchema,
       response: { 200: TokenResponseSchema, '4xx': ErrorSchema, 503: ErrorSchema }
-    }
+    },
+    // Its limits count per address and per client (`limits.check` below), not per route.
+    config: { rateLimit: false, oauthUnavailable: true }
   }, async (request, reply) => {
     reply.header('pragma', 'no-cache')
     const basicAttempted = authorizationScheme(request.headers.authorization) === 'basic'
@@ -89,10 +91,6 @@ const accessToken: FastifyPluginAsyncTypebox = async function (fastify) {
       if (err instanceof OAuthError) {
         request.log.info({ error: err.code }, 'token request refused')
         return refuse(reply, err, basicAttempted)
-      }
-      if (isUnavailable(err)) {
-        request.log.error({ err }, 'token endpoint: database unavailable')
-        return reply.code(503).send({ error: 'temporarily_unavailable', error_description: 'the service is temporarily unavailable' })
       }
       throw err
     }

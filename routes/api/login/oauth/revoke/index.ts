@@ -15,11 +15,10 @@ const RevocationRequestSchema = Type.Object({
  * Unknown tokens, and tokens of other clients, are answered 200 with nothing done (§2.2).
  */
 const revoke: FastifyPluginAsyncTypebox = async function (fastify) {
-  const { store, config } = fastify
+  const { store } = fastify
 
   fastify.post('/', {
-    schema: { body: RevocationRequestSchema },
-    config: { rateLimit: { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW } }
+    schema: { body: RevocationRequestSchema }
   }, async (request, reply) => {
     const caller = await fastify.authenticateClient(request, request.body)
     const token = request.body.token
