@@ -1,10 +1,18 @@
 import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
 import { Redis } from 'ioredis'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 /** Where a request's limiter key is put for the shared limiter's key generator. */
 const rateLimitKey = Symbol('rateLimitKey')
+/** Where `limitRoutes` keeps a surface's route limit: on its context, seen by the contexts inside it. */
+const surfaceRouteLimit = Symbol('surfaceRouteLimit')
+
+/** A route's own @fastify/rate-limit count: `max` requests per `timeWindow` ms per address. */
+export interface RouteRateLimit {
+  max: number
+  timeWindow: number
+}
 
 /**
  * A client id or account name as seen from this request's address. Limits are never kept per
@@ -46,6 +54,12 @@ export interface RateLimiter {
 declare module 'fastify' {
   interface FastifyInstance {
     limits: RateLimiter
+    /**
+     * Gives every route declared from this context down (a folder's autohooks.ts: its surface)
+     * this route limit, each route counting on its own, unless the route sets its own
+     * `config.rateLimit` (`false`: none).
+     */
+    limitRoutes: (limit: RouteRateLimit) => void
   }
 }
 
@@ -64,6 +78,17 @@ export default fp(async function limits (fastify) {
     redis.on('error', (err: Error) => { fastify.log.warn({ err: { message: err.message } }, 'rate-limit store unreachable') })
     fastify.addHook('onClose', async () => { redis?.disconnect() })
   }
+  // Added before @fastify/rate-limit's own onRoute hook, which reads `config.rateLimit` when the
+  // route is declared: a surface's limit must be in place by then.
+  fastify.addHook('onRoute', function (this: FastifyInstance, routeOptions) {
+    const limit = (this as FastifyInstance & { [surfaceRouteLimit]?: RouteRateLimit })[surfaceRouteLimit]
+    if (limit !== undefined && routeOptions.config?.rateLimit === undefined) {
+      routeOptions.config = { ...routeOptions.config, rateLimit: { ...limit } }
+    }
+  })
+  fastify.decorate('limitRoutes', function (this: FastifyInstance, limit: RouteRateLimit) {
+    (this as FastifyInstance & { [surfaceRouteLimit]?: RouteRateLimit })[surfaceRouteLimit] = limit
+  })
   await fastify.register(rateLimit, {
     global: false,
     max: config.RATE_LIMIT_MAX,

@@ -1,6 +1,5 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Application } from '../storage/models.js'
-import type { ClientAuthMethod } from './grants.js'
+import type { ClientAuthMethod } from './grants/types.js'
 import { OAuthError } from './errors.js'
 
 export interface AuthenticatedClient {
@@ -8,42 +7,53 @@ export interface AuthenticatedClient {
   method: ClientAuthMethod
 }
 
+/**
+ * What client authentication reads, through the in-memory auth state (the auth-state plugin's
+ * `authState` is one): fail closed when revocation data is stale, and memoized lookups.
+ */
+export interface ClientAuthServices {
+  /** Undefined while revocation data is fresh; else a refresh that rejects when it fails. */
+  ensureFresh: () => Promise<void> | undefined
+  /** The application these client credentials belong to, or undefined. */
+  authenticateClient: (clientId: string, clientSecret: string) => Promise<Application | undefined>
+  /** The application with this client id. */
+  application: (clientId: string) => Promise<Application | undefined>
+}
+
 /** The `Authorization` header's scheme, lower-cased, or undefined. */
-export function authorizationScheme (request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization
+export function authorizationScheme (header: string | undefined): string | undefined {
   if (header === undefined || header.trim() === '') return undefined
   return header.trim().split(/[ \t]/, 1)[0].toLowerCase()
 }
 
 /**
- * RFC 6749 §2.3 client authentication at an OAuth endpoint: HTTP Basic, or `client_id` +
- * `client_secret` in the body, or a public client naming itself by `client_id` alone. One
- * method only; a disabled or unknown client, or a wrong secret, is `invalid_client`. This
- * says who the client is, not that it may act for itself (lib/auth/policy.ts decides that).
+ * RFC 6749 §2.3 client authentication at an OAuth endpoint: HTTP Basic (`authorizationHeader`),
+ * or `client_id` + `client_secret` in the body, or a public client naming itself by `client_id`
+ * alone. One method only; a disabled or unknown client, or a wrong secret, is `invalid_client`.
+ * This says who the client is, not that it may act for itself (lib/auth/policy.ts decides that).
  */
-export async function authenticateClient (fastify: FastifyInstance, request: FastifyRequest, params: Readonly<Record<string, string | undefined>>): Promise<AuthenticatedClient> {
-  const { authState } = fastify
-  const scheme = authorizationScheme(request)
+export async function authenticateClient (services: ClientAuthServices, authorizationHeader: string | undefined, params: Readonly<Record<string, string | undefined>>): Promise<AuthenticatedClient> {
+  const scheme = authorizationScheme(authorizationHeader)
   const bodyId = params.client_id
   const bodySecret = params.client_secret
   if (scheme === 'basic') {
     if (bodySecret !== undefined) throw new OAuthError('invalid_request', 'use one client authentication method, not several')
-    const credentials = basicCredentials(request.headers.authorization ?? '')
+    const credentials = basicCredentials(authorizationHeader ?? '')
     if (credentials === undefined) throw new OAuthError('invalid_client', 'client authentication failed')
-    await authState.ensureFresh()
-    const client = await clientOfBasicCredentials(authState.authenticateClient, credentials.id, credentials.secret)
+    await services.ensureFresh()
+    const client = await clientOfBasicCredentials(services.authenticateClient, credentials.id, credentials.secret)
     if (client === undefined || client.isDisabled) throw new OAuthError('invalid_client', 'client authentication failed')
     if (bodyId !== undefined && bodyId !== client.clientId) throw new OAuthError('invalid_request', 'client_id does not match the authenticated client')
     return { client, method: 'client_secret_basic' }
   }
   if (bodyId === undefined || bodyId === '') throw new OAuthError('invalid_client', 'client authentication is required')
-  await authState.ensureFresh()
+  await services.ensureFresh()
   if (bodySecret !== undefined) {
-    const client = await authState.authenticateClient(bodyId, bodySecret)
+    const client = await services.authenticateClient(bodyId, bodySecret)
     if (client === undefined || client.isDisabled) throw new OAuthError('invalid_client', 'client authentication failed')
     return { client, method: 'client_secret_post' }
   }
-  const client = await authState.application(bodyId)
+  const client = await services.application(bodyId)
   if (client === undefined || client.isDisabled || client.tokenEndpointAuthMethod !== 'none') {
     throw new OAuthError('invalid_client', 'client authentication failed')
   }
@@ -89,9 +99,9 @@ function decodeFormComponent (value: string): string {
 }
 
 /** The client id a request names (Basic user-id or body `client_id`), for rate limiting only. */
-export function claimedClientId (request: FastifyRequest, body: unknown): string | undefined {
-  if (authorizationScheme(request) === 'basic') {
-    const encoded = (request.headers.authorization ?? '').trim().split(/[ \t]+/)[1] ?? ''
+export function claimedClientId (authorizationHeader: string | undefined, body: unknown): string | undefined {
+  if (authorizationScheme(authorizationHeader) === 'basic') {
+    const encoded = (authorizationHeader ?? '').trim().split(/[ \t]+/)[1] ?? ''
     const decoded = Buffer.from(encoded, 'base64').toString('utf8')
     const colon = decoded.indexOf(':')
     return colon < 0 ? undefined : decoded.slice(0, colon)

@@ -1,8 +1,8 @@
 import { test } from 'tap'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { build, BOOTSTRAP_CLIENT } from '../helper.js'
 import { authorizationCodeGrant } from '../../lib/oauth/grants/authorization-code.js'
-import type { GrantContext } from '../../lib/oauth/grants.js'
+import type { GrantContext, GrantServices } from '../../lib/oauth/grants/index.js'
+import type { IssueOptions } from '../../lib/oauth/tokens.js'
 import { randomToken } from '../../lib/crypto.js'
 import { pkce } from './flow.js'
 
@@ -32,22 +32,20 @@ test('a code replayed while its first exchange is issuing leaves no token usable
     expiresAt: Date.now() + 60000
   })
   const params = { grant_type: 'authorization_code', code: raw, redirect_uri: REDIRECT, code_verifier: verifier }
-  const context = (fastify: FastifyInstance): GrantContext => ({
-    fastify, request: {} as FastifyRequest, client, clientAuthMethod: 'client_secret_basic', params, resources: [], base
+  const services: GrantServices = { tokens: app.tokens, store: app.store, accounts: app.authState, knownScopes: app.tools.scopes, log: app.log }
+  const context = (tokens: GrantServices['tokens']): GrantContext => ({
+    ...services, tokens, client, clientAuthMethod: 'client_secret_basic', params, resources: [], base
   })
 
   let replay: Promise<unknown> | undefined
-  const racing = Object.create(app) as FastifyInstance
-  Object.defineProperty(racing, 'tokens', {
-    value: {
-      ...app.tokens,
-      issue: async (options: Parameters<FastifyInstance['tokens']['issue']>[0]) => {
-        replay = authorizationCodeGrant(context(app)).then(() => 'issued', (err: Error) => err)
-        await replay
-        return await app.tokens.issue(options)
-      }
+  const racing: GrantServices['tokens'] = {
+    ...app.tokens,
+    issue: async (options: IssueOptions) => {
+      replay = authorizationCodeGrant(context(app.tokens)).then(() => 'issued', (err: Error) => err)
+      await replay
+      return await app.tokens.issue(options)
     }
-  })
+  }
 
   await t.rejects(authorizationCodeGrant(context(racing)), { name: 'OAuthError', code: 'invalid_grant' }, 'the first exchange learns of the replay and answers invalid_grant')
   t.match(await replay, { name: 'OAuthError', code: 'invalid_grant', message: /already been used/ }, 'the replay is refused')

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { GrantHandler } from '../grants.js'
+import type { GrantHandler } from './types.js'
 import { OAuthError } from '../errors.js'
 import { audienceFor } from '../resource.js'
 import { verifyCodeVerifier } from '../pkce.js'
@@ -13,8 +13,7 @@ import { OIDC_SCOPES, parseScope } from '../../scopes.js'
  * The response always carries a rotating refresh token, and an ID token when `openid` was
  * granted (`aud` = client id, with the request's `nonce`).
  */
-export const authorizationCodeGrant: GrantHandler = async ({ fastify, client, params, resources, base }) => {
-  const { store } = fastify
+export const authorizationCodeGrant: GrantHandler = async ({ tokens, store, accounts, log, client, params, resources, base }) => {
   const raw = params.code
   if (raw === undefined || raw === '') throw new OAuthError('invalid_request', 'code is required')
   if (!client.grantTypes.includes('authorization_code')) throw new OAuthError('unauthorized_client', 'this client may not use the authorization code grant')
@@ -27,7 +26,7 @@ export const authorizationCodeGrant: GrantHandler = async ({ fastify, client, pa
     // then revoke: an exchange still in flight checks the mark after issuing (below).
     await store.codes.markReplayed(code.id)
     const revoked = await store.tokens.revokeByCode(code.id)
-    fastify.log.warn({ clientId: code.clientId, revoked }, 'authorization code reused: the tokens issued from it are revoked')
+    log.warn({ clientId: code.clientId, revoked }, 'authorization code reused: the tokens issued from it are revoked')
     throw new OAuthError('invalid_grant', 'the authorization code has already been used')
   }
   if (code.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'the authorization code was issued to another client')
@@ -41,15 +40,15 @@ export const authorizationCodeGrant: GrantHandler = async ({ fastify, client, pa
   // `{base}` and `{base}/api/mcp` are one protected resource (each accepts the other's tokens),
   // and clients do send either: any other resource is refused; the code's stays the audience.
   if (resources.length > 0) audienceFor(base, [...resources])
-  const user = await fastify.authState.user(code.userId)
+  const user = await accounts.user(code.userId)
   if (user === undefined || user.isForbidden) throw new OAuthError('invalid_grant', 'the user is forbidden or no longer exists')
   // The tokens live only as long as the session the person signed in with: logging out ends them.
-  if (code.sessionId !== null && await fastify.authState.liveSession(code.sessionId) === undefined) {
+  if (code.sessionId !== null && await accounts.liveSession(code.sessionId) === undefined) {
     throw new OAuthError('invalid_grant', 'the session the code was issued through has ended')
   }
 
   const scopes = parseScope(code.scope)
-  const response = await fastify.tokens.issue({
+  const response = await tokens.issue({
     subject: user.id,
     subjectKind: 'user',
     clientId: client.clientId,

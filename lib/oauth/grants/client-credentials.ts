@@ -1,4 +1,4 @@
-import type { GrantHandler } from '../grants.js'
+import type { GrantHandler } from './types.js'
 import { OAuthError } from '../errors.js'
 import { audienceFor } from '../resource.js'
 import { expandScopes, isAlias, OIDC_SCOPES, parseScope } from '../../scopes.js'
@@ -10,11 +10,10 @@ import { grantableScopes, mayActForItself } from '../../auth/policy.js'
  * scope means everything it may be granted. OIDC scopes belong to user flows and are never
  * granted here (dropped). No refresh token (§4.4.3).
  */
-export const clientCredentialsGrant: GrantHandler = async ({ fastify, client, params, resources, base }) => {
+export const clientCredentialsGrant: GrantHandler = async ({ tokens, knownScopes: known, client, params, resources, base }) => {
   if (!mayActForItself(client)) {
     throw new OAuthError('unauthorized_client', 'this client may not act for itself (client_credentials)')
   }
-  const known = fastify.tools.scopes
   const allowed = new Set(grantableScopes(client, known, 'self'))
   const requested = parseScope(params.scope).filter(s => !(OIDC_SCOPES as readonly string[]).includes(s))
   let granted: string[]
@@ -30,7 +29,7 @@ export const clientCredentialsGrant: GrantHandler = async ({ fastify, client, pa
   }
   if (granted.length === 0) throw new OAuthError('invalid_scope', 'no scope that this client may be granted was requested')
   const audience = audienceFor(base, resources.length === 0 ? undefined : [...resources])
-  return await fastify.tokens.issue({
+  return await tokens.issue({
     subject: client.id,
     subjectKind: 'application',
     clientId: client.clientId,

@@ -1,4 +1,4 @@
-import type { GrantHandler } from '../grants.js'
+import type { GrantHandler } from './types.js'
 import { OAuthError } from '../errors.js'
 import { audienceFor } from '../resource.js'
 import { OIDC_SCOPES, expandScopes, parseScope, sortScopes } from '../../scopes.js'
@@ -9,20 +9,19 @@ import { OIDC_SCOPES, expandScopes, parseScope, sortScopes } from '../../scopes.
  * hold it, so the whole family is revoked — the newest refresh token and the access tokens
  * included. `scope` may narrow what the grant held, never widen it (RFC 6749 §6).
  */
-export const refreshTokenGrant: GrantHandler = async ({ fastify, client, params, resources, base }) => {
-  const { store } = fastify
+export const refreshTokenGrant: GrantHandler = async ({ tokens, store, accounts, knownScopes, log, client, params, resources, base }) => {
   const presented = params.refresh_token
   if (presented === undefined || presented === '') throw new OAuthError('invalid_request', 'refresh_token is required')
   if (!client.grantTypes.includes('refresh_token')) throw new OAuthError('unauthorized_client', 'this client may not use the refresh token grant')
 
-  const record = await store.tokens.find(fastify.tokens.refreshTokenId(presented))
+  const record = await store.tokens.find(tokens.refreshTokenId(presented))
   if (record === undefined || record.kind !== 'refresh') throw new OAuthError('invalid_grant', 'the refresh token is not valid')
   if (record.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'the refresh token was issued to another client')
   if (record.revokedAt !== null) throw new OAuthError('invalid_grant', 'the refresh token has been revoked')
   if (record.expiresAt <= Date.now()) throw new OAuthError('invalid_grant', 'the refresh token has expired')
   const replayed = async (): Promise<never> => {
     const revoked = record.familyId === null ? await store.tokens.revoke(record.id) : await store.tokens.revokeFamily(record.familyId)
-    fastify.log.warn({ clientId: record.clientId, revoked }, 'refresh token reused: its family is revoked')
+    log.warn({ clientId: record.clientId, revoked }, 'refresh token reused: its family is revoked')
     throw new OAuthError('invalid_grant', 'the refresh token has already been used; every token of its grant is now revoked')
   }
   if (record.usedAt !== null) await replayed()
@@ -30,7 +29,7 @@ export const refreshTokenGrant: GrantHandler = async ({ fastify, client, params,
   const held = parseScope(record.scope)
   let scopes = held
   if (params.scope !== undefined && params.scope.trim() !== '') {
-    const asked = expandScopes(parseScope(params.scope), fastify.tools.scopes, true)
+    const asked = expandScopes(parseScope(params.scope), knownScopes, true)
     const holding = new Set(held)
     if (asked.length === 0 || asked.some(s => !holding.has(s))) {
       throw new OAuthError('invalid_scope', 'a refresh may narrow the granted scope, never widen it')
@@ -40,10 +39,10 @@ export const refreshTokenGrant: GrantHandler = async ({ fastify, client, params,
   // As for codes: any other resource than this service is refused; the grant's audience stays.
   if (resources.length > 0) audienceFor(base, [...resources])
   if (record.subjectKind === 'user') {
-    const user = await fastify.authState.user(record.subject)
+    const user = await accounts.user(record.subject)
     if (user === undefined || user.isForbidden) throw new OAuthError('invalid_grant', 'the user is forbidden or no longer exists')
     // Ending a session revokes its tokens; this also catches a token issued while it was ending.
-    const session = record.sessionId === null ? undefined : await fastify.store.sessions.find(record.sessionId)
+    const session = record.sessionId === null ? undefined : await store.sessions.find(record.sessionId)
     if (session !== undefined && session.endedAt !== null) throw new OAuthError('invalid_grant', 'the session the refresh token was issued through has ended')
   } else if (client.id !== record.subject) {
     throw new OAuthError('invalid_grant', 'the refresh token does not belong to this client')
@@ -52,7 +51,7 @@ export const refreshTokenGrant: GrantHandler = async ({ fastify, client, params,
   // Used up only by a request that would succeed: a refused one (wider scope, …) leaves it valid.
   if (!await store.tokens.markUsed(record.id)) await replayed()
 
-  return await fastify.tokens.issue({
+  return await tokens.issue({
     subject: record.subject,
     subjectKind: record.subjectKind,
     clientId: client.clientId,

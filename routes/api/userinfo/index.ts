@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import { OIDC_SCOPES } from '../../../lib/scopes.js'
+import { servedResources } from '../../../lib/oauth/resource.js'
 
 const UserInfoSchema = Type.Object({
   sub: Type.String(),
@@ -28,7 +29,7 @@ const userinfo: FastifyPluginAsyncTypebox = async function (fastify) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
     if (match === null) return challenge(reply, 401, 'invalid_token', 'a bearer access token is required')
     const base = fastify.publicBase(request)
-    const checked = await fastify.verifyAccessToken(match[1], base, [base, `${base}/api/mcp`])
+    const checked = await fastify.verifyAccessToken(match[1], base, servedResources(base))
     if (!checked.ok) return challenge(reply, 401, 'invalid_token', checked.description)
     const { principal } = checked
     const scopes = principal.scopes ?? new Set<string>()

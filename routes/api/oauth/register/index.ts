@@ -20,19 +20,17 @@ const ClientParamsSchema = Type.Object({ clientId: Type.String({ minLength: 1, m
  * `registration_client_uri` — RFC 7592 management with the `registration_access_token`.
  * REGISTRATION says whether anyone may register (`open`), only holders of the initial access
  * token (`token`), or no one (`closed`). Clients land in REGISTRATION_ORGANIZATION and get the
- * authorization code and refresh token grants only. Error bodies and cache headers: this
- * folder's autohooks.ts.
+ * authorization code and refresh token grants only. Error bodies, cache headers and rate
+ * limits: this folder's autohooks.ts.
  */
 const register: FastifyPluginAsyncTypebox = async function (fastify) {
   const { config, store } = fastify
-  const limit = { rateLimit: { max: Math.max(10, Math.floor(config.RATE_LIMIT_MAX / 10)), timeWindow: config.RATE_LIMIT_WINDOW } }
 
   const clientUri = (request: FastifyRequest, clientId: string): string =>
     `${fastify.publicBase(request)}/api/oauth/register/${encodeURIComponent(clientId)}`
 
   fastify.post('/', {
-    schema: { body: ClientMetadataSchema },
-    config: limit
+    schema: { body: ClientMetadataSchema }
   }, async (request, reply) => {
     if (config.REGISTRATION === 'closed') {
       return refuse(reply, 403, 'access_denied', 'dynamic client registration is closed on this service')
@@ -81,8 +79,7 @@ const register: FastifyPluginAsyncTypebox = async function (fastify) {
   }
 
   fastify.get('/:clientId', {
-    schema: { params: ClientParamsSchema },
-    config: limit
+    schema: { params: ClientParamsSchema }
   }, async (request, reply) => {
     const found = await authorized(request, request.params.clientId, reply)
     if (found === undefined) return reply
@@ -90,8 +87,7 @@ const register: FastifyPluginAsyncTypebox = async function (fastify) {
   })
 
   fastify.put('/:clientId', {
-    schema: { params: ClientParamsSchema, body: ClientMetadataSchema },
-    config: limit
+    schema: { params: ClientParamsSchema, body: ClientMetadataSchema }
   }, async (request, reply) => {
     const found = await authorized(request, request.params.clientId, reply)
     if (found === undefined) return reply
@@ -120,8 +116,7 @@ const register: FastifyPluginAsyncTypebox = async function (fastify) {
   })
 
   fastify.delete('/:clientId', {
-    schema: { params: ClientParamsSchema },
-    config: limit
+    schema: { params: ClientParamsSchema }
   }, async (request, reply) => {
     const found = await authorized(request, request.params.clientId, reply)
     if (found === undefined) return reply

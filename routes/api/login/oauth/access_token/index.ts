@@ -2,9 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply } from 'fastify'
 import { OAuthError } from '../../../../../lib/oauth/errors.js'
-import { authenticateClient, authorizationScheme, claimedClientId } from '../../../../../lib/oauth/client-auth.js'
-import { grantHandlers } from '../../../../../lib/oauth/grants.js'
-import { isUnavailable } from '../../../../../lib/storage/errors.js'
+import { authorizationScheme, claimedClientId } from '../../../../../lib/oauth/client-auth.js'
+import { grantHandlers, type GrantServices } from '../../../../../lib/oauth/grants/index.js'
 
 const Param = Type.String({ maxLength: 8192 })
 
@@ -37,11 +36,20 @@ const ErrorSchema = Type.Object({ error: Type.String(), error_description: Type.
 
 /**
  * The token endpoint (RFC 6749 §3.2): form-encoded or JSON bodies, client authentication by
- * HTTP Basic or the body, grant types dispatched through `lib/oauth/grants.ts`. Refusals are
- * RFC 6749 §5.2 error bodies (body parsing errors too: this folder's autohooks.ts), and every
- * answer carries `Cache-Control: no-store` (autohooks.ts) and `Pragma: no-cache`.
+ * HTTP Basic or the body, grant types dispatched through `lib/oauth/grants/index.ts`. Refusals
+ * are RFC 6749 §5.2 error bodies (body parsing errors and a database outage too: this folder's
+ * autohooks.ts), and every answer carries `Cache-Control: no-store` (autohooks.ts) and
+ * `Pragma: no-cache`.
  */
 const accessToken: FastifyPluginAsyncTypebox = async function (fastify) {
+  const services: GrantServices = {
+    tokens: fastify.tokens,
+    store: fastify.store,
+    accounts: fastify.authState,
+    knownScopes: fastify.tools.scopes,
+    log: fastify.log
+  }
+
   function refuse (reply: FastifyReply, err: OAuthError, basicAttempted: boolean) {
     if (err.statusCode === 401 && basicAttempted) reply.header('www-authenticate', 'Basic realm="iam-mcp", charset="UTF-8"')
     return reply.code(err.statusCode).send(err.toJSON())
@@ -52,11 +60,13 @@ const accessToken: FastifyPluginAsyncTypebox = async function (fastify) {
     schema: {
       body: TokenRequestSchema,
       response: { 200: TokenResponseSchema, '4xx': ErrorSchema, 503: ErrorSchema }
-    }
+    },
+    // Its limits count per address and per client (`limits.check` below), not per route.
+    config: { rateLimit: false, oauthUnavailable: true }
   }, async (request, reply) => {
     reply.header('pragma', 'no-cache')
-    const basicAttempted = authorizationScheme(request) === 'basic'
-    if (!await fastify.limits.check(request, reply, 'token', claimedClientId(request, request.body), { error: 'temporarily_unavailable', error_description: 'too many requests; retry later' })) return reply
+    const basicAttempted = authorizationScheme(request.headers.authorization) === 'basic'
+    if (!await fastify.limits.check(request, reply, 'token', claimedClientId(request.headers.authorization, request.body), { error: 'temporarily_unavailable', error_description: 'too many requests; retry later' })) return reply
     try {
       if (request.validationError !== undefined || typeof request.body !== 'object' || request.body === null) {
         throw new OAuthError('invalid_request', 'the request must be a form or JSON object with grant_type, each parameter at most once')
@@ -70,21 +80,17 @@ const accessToken: FastifyPluginAsyncTypebox = async function (fastify) {
       const resources = resource === undefined ? [] : Array.isArray(resource) ? resource : [resource]
       const handler = Object.hasOwn(grantHandlers, request.body.grant_type) ? grantHandlers[request.body.grant_type] : undefined
       if (handler === undefined) throw new OAuthError('unsupported_grant_type', `grant type "${request.body.grant_type}" is not supported`)
-      const { client, method } = await authenticateClient(fastify, request, params)
+      const { client, method } = await fastify.authenticateClient(request, params)
       if (!client.grantTypes.includes(request.body.grant_type)) {
         throw new OAuthError('unauthorized_client', `the client may not use the ${request.body.grant_type} grant`)
       }
-      const response = await handler({ fastify, request, client, clientAuthMethod: method, params, resources, base: fastify.publicBase(request) })
+      const response = await handler({ ...services, client, clientAuthMethod: method, params, resources, base: fastify.publicBase(request) })
       request.log.info({ clientId: client.clientId, grantType: request.body.grant_type }, 'token issued')
       return response
     } catch (err) {
       if (err instanceof OAuthError) {
         request.log.info({ error: err.code }, 'token request refused')
         return refuse(reply, err, basicAttempted)
-      }
-      if (isUnavailable(err)) {
-        request.log.error({ err }, 'token endpoint: database unavailable')
-        return reply.code(503).send({ error: 'temporarily_unavailable', error_description: 'the service is temporarily unavailable' })
       }
       throw err
     }

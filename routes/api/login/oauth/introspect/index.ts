@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { authenticateClient } from '../../../../../lib/oauth/client-auth.js'
 import { OAuthError } from '../../../../../lib/oauth/errors.js'
 
 const IntrospectionRequestSchema = Type.Object({
@@ -18,13 +17,12 @@ const INACTIVE = { active: false } as const
  * revoked, used or unknown, is `{"active": false}` (§2.2 allows exactly this).
  */
 const introspect: FastifyPluginAsyncTypebox = async function (fastify) {
-  const { store, config } = fastify
+  const { store } = fastify
 
   fastify.post('/', {
-    schema: { body: IntrospectionRequestSchema },
-    config: { rateLimit: { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW } }
+    schema: { body: IntrospectionRequestSchema }
   }, async (request, reply) => {
-    const caller = await authenticateClient(fastify, request, request.body)
+    const caller = await fastify.authenticateClient(request, request.body)
     if (caller.method === 'none') throw new OAuthError('invalid_client', 'introspection is for authenticated clients')
     reply.header('pragma', 'no-cache')
     const token = request.body.token

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { authenticateClient } from '../../../../../lib/oauth/client-auth.js'
 import { OAuthError } from '../../../../../lib/oauth/errors.js'
 
 const RevocationRequestSchema = Type.Object({
@@ -16,13 +15,12 @@ const RevocationRequestSchema = Type.Object({
  * Unknown tokens, and tokens of other clients, are answered 200 with nothing done (§2.2).
  */
 const revoke: FastifyPluginAsyncTypebox = async function (fastify) {
-  const { store, config } = fastify
+  const { store } = fastify
 
   fastify.post('/', {
-    schema: { body: RevocationRequestSchema },
-    config: { rateLimit: { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW } }
+    schema: { body: RevocationRequestSchema }
   }, async (request, reply) => {
-    const caller = await authenticateClient(fastify, request, request.body)
+    const caller = await fastify.authenticateClient(request, request.body)
     const token = request.body.token
     if (token === undefined || token === '') throw new OAuthError('invalid_request', 'token is required')
     const clientId = caller.client.clientId

@@ -1,0 +1,22 @@
+import fp from 'fastify-plugin'
+import type { FastifyRequest } from 'fastify'
+import { authenticateClient, type AuthenticatedClient } from '../lib/oauth/client-auth.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * RFC 6749 §2.3 client authentication of this request (lib/oauth/client-auth.ts): its
+     * `Authorization` header, or `client_id` / `client_secret` among `params`. Throws an
+     * OAuthError (`invalid_client`, `invalid_request`) when it fails.
+     */
+    authenticateClient: (request: FastifyRequest, params: Readonly<Record<string, string | undefined>>) => Promise<AuthenticatedClient>
+  }
+}
+
+/** `fastify.authenticateClient` for the token, introspection and revocation endpoints. */
+export default fp(async function clientAuth (fastify) {
+  const { authState } = fastify
+  fastify.decorate('authenticateClient', async function (request: FastifyRequest, params: Readonly<Record<string, string | undefined>>) {
+    return await authenticateClient(authState, request.headers.authorization, params)
+  })
+}, { name: 'client-auth', dependencies: ['auth-state'], fastify: '5.x' })
