@@ -2,16 +2,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import { OAuthError } from '../../../../lib/oauth/errors.js'
 import { isUnavailable } from '../../../../lib/storage/errors.js'
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /**
-     * A database outage is answered 503 `temporarily_unavailable` (RFC 6749 body) rather than
-     * with the service's own 503 (app.ts).
-     */
-    oauthUnavailable?: boolean
-  }
-}
-
 /** Token endpoint answers carry credentials, and the others speak of them: never cached. */
 function noStore (_request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
   reply.header('cache-control', 'no-store')
@@ -20,7 +10,8 @@ function noStore (_request: FastifyRequest, reply: FastifyReply, done: HookHandl
 
 /**
  * RFC 6749 §5.2 bodies for OAuthError (`invalid_client` with the Basic challenge) and for
- * malformed requests; a database outage as its route asks (`oauthUnavailable`).
+ * malformed requests; a database outage as 503 `temporarily_unavailable` (§5.2 leaves it to the
+ * server: it tells a client to retry rather than give up).
  */
 function oauthErrorHandler (error: Error & { validation?: unknown, statusCode?: number }, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
@@ -29,7 +20,7 @@ function oauthErrorHandler (error: Error & { validation?: unknown, statusCode?: 
     request.log.info({ err: { message: error.message, code: error.code } }, 'oauth request refused')
     return reply.code(error.statusCode).send(error.toJSON())
   }
-  if (isUnavailable(error) && request.routeOptions.config.oauthUnavailable === true) {
+  if (isUnavailable(error)) {
     request.log.error({ err: error }, 'oauth endpoint: database unavailable')
     return reply.code(503).send({ error: 'temporarily_unavailable', error_description: 'the service is temporarily unavailable' })
   }

@@ -16,12 +16,12 @@ function registrationErrorHandler (error: FastifyError, request: FastifyRequest,
   if (error.statusCode !== undefined && error.statusCode < 500) {
     return refuse(reply, error.statusCode, 'invalid_client_metadata', error.message)
   }
-  // RFC 7591 has no error code for an outage: it is a failed registration like any other.
+  // RFC 7591 has no error code for an outage; 503 and RFC 6749's code tell the client to retry.
   if (isUnavailable(error)) {
     request.log.error({ err: error }, 'client registration failed: database unavailable')
-  } else {
-    request.log.error({ err: error }, 'client registration failed')
+    return refuse(reply, 503, 'temporarily_unavailable', 'the service is temporarily unavailable')
   }
+  request.log.error({ err: error }, 'client registration failed')
   return refuse(reply, 500, 'server_error', 'the registration could not be completed')
 }
 

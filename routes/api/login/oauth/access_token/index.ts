@@ -62,7 +62,7 @@ const accessToken: FastifyPluginAsyncTypebox = async function (fastify) {
       response: { 200: TokenResponseSchema, '4xx': ErrorSchema, 503: ErrorSchema }
     },
     // Its limits count per address and per client (`limits.check` below), not per route.
-    config: { rateLimit: false, oauthUnavailable: true }
+    config: { rateLimit: false }
   }, async (request, reply) => {
     reply.header('pragma', 'no-cache')
     const basicAttempted = authorizationScheme(request.headers.authorization) === 'basic'
