@@ -5,6 +5,22 @@ import type { AppConfig } from './config.js'
 import { SECRET_NAMES } from './secret-names.js'
 
 /**
+ * What plain code in lib/ logs through: the levels it writes at, with pino's call shapes. A
+ * Fastify or pino logger is one; a test passes any object with these methods.
+ */
+export interface Log {
+  debug: LogMethod
+  info: LogMethod
+  warn: LogMethod
+  error: LogMethod
+}
+
+export interface LogMethod {
+  (object: object, message?: string): void
+  (message: string): void
+}
+
+/**
  * Query parameters whose values are secrets when a client misplaces them in a URL (compared
  * lower-cased): the secret names, and `code`, an authorization code there (in a log object,
  * `code` is an error's code and stays readable).

@@ -1,4 +1,4 @@
-import type { Metric, Registry } from 'prom-client'
+import { Registry, collectDefaultMetrics, type Metric } from 'prom-client'
 
 /**
  * Counters and histograms for the per-request hot path, exposed through a prom-client registry.
@@ -109,5 +109,66 @@ export class HotHistogram<L extends string> extends HotMetric<L, HistogramState>
     out.push({ metricName: `${this.name}_sum`, value: state.sum, labels })
     out.push({ metricName: `${this.name}_count`, value: state.count, labels })
     return out
+  }
+}
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
+
+/** Records one answered request: its method, status and time to answer. */
+export type RequestRecorder = (method: string, status: number, elapsedMs: number) => void
+
+export interface ServiceMetrics {
+  registry: Registry
+  /** Counts MCP tool calls by tool and outcome. */
+  toolCalls: { inc: (tool: string, outcome: string) => void }
+  /**
+   * The recorder of one route (its pattern; `unmatched` for unknown paths, which must not
+   * create new series), holding its series by method and status.
+   */
+  requests: (route: string) => RequestRecorder
+}
+
+/** Prometheus metrics: request counts and latencies by route and status, tool calls, process metrics. */
+export function createMetrics (): ServiceMetrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  type HttpLabel = 'method' | 'route' | 'status'
+  const requests = new HotCounter<HttpLabel>('http_requests_total', 'HTTP requests by method, route and status', registry)
+  const duration = new HotHistogram<HttpLabel>('http_request_duration_seconds', 'HTTP request latency by method, route and status', LATENCY_BUCKETS, registry)
+  const toolCalls = new HotCounter<'tool' | 'outcome'>('mcp_tool_calls_total', 'MCP tool calls by tool and outcome', registry)
+
+  /**
+   * What each request records, found without building anything per request: one recorder per
+   * route, made when the route is added, holding its series by method and status.
+   */
+  interface Series { count: { count: number }, latency: HistogramState }
+  function recorder (route: string): RequestRecorder {
+    const byMethod = new Map<string, Map<number, Series>>()
+    return function record (method, status, elapsedMs) {
+      let byStatus = byMethod.get(method)
+      if (byStatus === undefined) {
+        byStatus = new Map()
+        byMethod.set(method, byStatus)
+      }
+      let series = byStatus.get(status)
+      if (series === undefined) {
+        const key = `${method} ${status} ${route}`
+        const labels = (): Record<HttpLabel, string> => ({ method, route, status: String(status) })
+        series = { count: requests.find(key, labels), latency: duration.find(key, labels) }
+        byStatus.set(status, series)
+      }
+      HotCounter.add(series.count)
+      duration.observeInto(series.latency, elapsedMs / 1000)
+    }
+  }
+
+  return {
+    registry,
+    toolCalls: {
+      inc (tool: string, outcome: string) {
+        toolCalls.inc(`${tool}\n${outcome}`, () => ({ tool, outcome }))
+      }
+    },
+    requests: recorder
   }
 }

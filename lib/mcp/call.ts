@@ -1,7 +1,7 @@
-import type { FastifyBaseLogger } from 'fastify'
 import type { TObject } from '@sinclair/typebox'
 import type { TypeCheck } from '@sinclair/typebox/compiler'
 import type { AppConfig } from '../config.js'
+import type { Log } from '../logger.js'
 import type { Principal } from '../principal.js'
 import { hasAllScopes, sortScopes } from '../scopes.js'
 import type { Store } from '../storage/store.js'
@@ -75,7 +75,7 @@ function errorResult (message: string): CallToolResult {
  * authentication: scope, then argument validation, then the handler — a caller without the
  * scope learns nothing about the tool's schema. Object permissions are the handler's business.
  */
-export async function callTool (deps: CallDependencies, principal: Principal, name: string, args: Record<string, unknown>, log: FastifyBaseLogger): Promise<CallOutcome> {
+export async function callTool (deps: CallDependencies, principal: Principal, name: string, args: Record<string, unknown>, log: Log): Promise<CallOutcome> {
   const at = Date.now()
   const started = performance.now()
   const tool = deps.get(name)

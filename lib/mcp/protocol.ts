@@ -22,6 +22,16 @@ export function allowsBatches (version: ProtocolVersion): boolean {
   return BATCHING.has(version)
 }
 
+/**
+ * The version a request other than `initialize` speaks, from its `MCP-Protocol-Version`
+ * header: the transport's default when there is none, undefined when we do not speak it.
+ * The one place a request is assigned a version, so an era with other rules starts here.
+ */
+export function requestVersion (header: string | undefined): ProtocolVersion | undefined {
+  if (header === undefined) return DEFAULT_VERSION
+  return isSupportedVersion(header) ? header : undefined
+}
+
 /** The most messages one batch may hold: each may be a slow write, and a batch runs in order. */
 export const MAX_BATCH_SIZE = 20
 

@@ -1,6 +1,6 @@
 import type { Static, TObject } from '@sinclair/typebox'
-import type { FastifyBaseLogger } from 'fastify'
 import type { AppConfig } from '../config.js'
+import type { Log } from '../logger.js'
 import type { Principal } from '../principal.js'
 import type { Store } from '../storage/store.js'
 import type { SigningKeyInfo } from '../storage/repositories/signing-keys.schema.js'
@@ -55,7 +55,7 @@ export interface ToolContext {
   /** Every scope some tool declares (the registry's one list), for tools that reason about scopes. */
   knownScopes: ReadonlySet<string>
   config: AppConfig
-  log: FastifyBaseLogger
+  log: Log
 }
 
 /**

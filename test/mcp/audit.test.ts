@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { test } from 'tap'
 import type { FastifyBaseLogger } from 'fastify'
-import { AUDIT_FLUSH_MS, createAuditLog, redactSecrets, type AuditRecord } from '../../plugins/audit.js'
+import { AUDIT_FLUSH_MS, createAuditLog, redactSecrets, type AuditRecord } from '../../lib/mcp/audit.js'
 import type { AuditEvent } from '../../lib/storage/models.js'
 import type { Store } from '../../lib/storage/store.js'
 import { StoreError } from '../../lib/storage/errors.js'

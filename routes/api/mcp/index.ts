@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
-import { JSON_TYPE, createMcpHandler, unexpected } from '../../../lib/mcp/endpoint.js'
+import { unexpected } from '../../../lib/mcp/dispatch.js'
 import { PARSE_ERROR, acceptsJson, errorBody, isJsonContentType, transportRefusal } from '../../../lib/mcp/protocol.js'
+import { JSON_TYPE, createMcpPost } from './post.js'
 
 /**
  * Headers the endpoint reads. Deliberately lenient: their values are judged by the handler, in
@@ -105,7 +106,7 @@ const mcp: FastifyPluginAsyncTypebox = async function (fastify) {
     return reply.code(failure.status).header('content-type', JSON_TYPE).send(failure.body)
   })
 
-  fastify.post('/', { schema: { headers: McpHeaders, body: Type.Unknown() } }, createMcpHandler(fastify))
+  fastify.post('/', { schema: { headers: McpHeaders, body: Type.Unknown() } }, createMcpPost(fastify))
 
   // CORS preflight (the guard has already refused origins that are not allowed).
   fastify.options('/', async function (request, reply) {
