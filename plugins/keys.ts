@@ -1,22 +1,22 @@
+import { createPrivateKey } from 'node:crypto'
 import fp from 'fastify-plugin'
+import fastifyJwt from '@fastify/jwt'
 import type { Change } from '../lib/storage/store.js'
 import type { SigningKey } from '../lib/storage/models.js'
 import { iso } from '../lib/storage/models.js'
 import type { SigningKeyInfo, ToolServices } from '../lib/tool-kit/tool.js'
 import { generateSigningKey } from '../lib/keys.js'
-import { ACCESS_TOKEN_TYP, createKeySigner, createKeyVerifier, CLOCK_TOLERANCE_MS, type SignJwt, type VerifyJwt } from '../lib/jwt.js'
+import { ACCESS_TOKEN_TYP, ACCESS_TOKEN_VERIFY_OPTIONS, CLOCK_TOLERANCE_MS, JWT_ALGORITHM, signOptions, UnknownSigningKeyError } from '../lib/jwt.js'
 
-/** A signing key as this instance holds it: public half always, signers only for the current key. */
+/** A signing key as this instance holds it: its public half (the current key's private half is kept apart). */
 export interface LoadedKey {
   kid: string
   algorithm: string
   publicJwk: Record<string, unknown>
   createdAt: number
   retiredAt: number | null
-  /** Verifies an access token (typ `at+jwt`) signed with this key. */
-  verifyAccessToken: VerifyJwt
-  /** Verifies any JWT signed with this key (ID tokens, whatever the `typ`). */
-  verifyAny: VerifyJwt
+  /** The public key (PEM) the verifier is handed for this `kid`, made once per key rather than per token. */
+  publicKey: Buffer
 }
 
 /** An RSA public key as the JWKS publishes it. */
@@ -67,13 +67,11 @@ export default fp(async function keys (fastify) {
 
   let byKid = new Map<string, LoadedKey>()
   let currentKey: LoadedKey | undefined
-  let signAccess: SignJwt | undefined
-  let signId: SignJwt | undefined
+  let currentPrivatePem: string | undefined
   let jwksDocument: { keys: PublicJwk[] } = { keys: [] }
 
   function load (row: SigningKey): LoadedKey {
     const known = byKid.get(row.kid)
-    // Keep verifiers of known keys: they are built once per key, not per request.
     if (known !== undefined) return { ...known, retiredAt: row.retiredAt }
     return {
       kid: row.kid,
@@ -81,8 +79,7 @@ export default fp(async function keys (fastify) {
       publicJwk: row.publicJwk,
       createdAt: row.createdAt,
       retiredAt: row.retiredAt,
-      verifyAccessToken: createKeyVerifier(row.publicPem, ACCESS_TOKEN_TYP),
-      verifyAny: createKeyVerifier(row.publicPem, undefined)
+      publicKey: Buffer.from(row.publicPem, 'utf8')
     }
   }
 
@@ -99,8 +96,9 @@ export default fp(async function keys (fastify) {
     for (const row of rows) if (stillVerifies(row, now)) next.set(row.kid, load(row))
     if (currentKey?.kid !== current.kid) {
       const privatePem = fastify.secrets.atRest.decrypt(current.privatePem)
-      signAccess = createKeySigner(privatePem, current.kid, ACCESS_TOKEN_TYP)
-      signId = createKeySigner(privatePem, current.kid, 'JWT')
+      // A key that does not parse fails the reload, not every token endpoint request after it.
+      createPrivateKey(privatePem)
+      currentPrivatePem = privatePem
     }
     byKid = next
     currentKey = next.get(current.kid)
@@ -135,18 +133,38 @@ export default fp(async function keys (fastify) {
     return reloading
   }
 
+  // Our tokens are signed and verified by @fastify/jwt. Signing always names the current key
+  // (`sign` below): a bare `fastify.jwt.sign(payload)` has no key and fails, so nothing can
+  // mint a token without a `kid`. Verification looks the public key up by the token's `kid`.
+  await fastify.register(fastifyJwt, {
+    secret: {
+      private: (): never => { throw new Error('sign through fastify.signingKeys') },
+      public: async (decoded: { header: Record<string, unknown> }) => {
+        const { kid } = decoded.header
+        const key = typeof kid === 'string' ? await service.resolve(kid) : undefined
+        if (key === undefined) throw new UnknownSigningKeyError()
+        return key.publicKey
+      }
+    },
+    sign: { algorithm: JWT_ALGORITHM },
+    verify: ACCESS_TOKEN_VERIFY_OPTIONS
+  })
+
+  function sign (claims: Record<string, unknown>, typ: string): string {
+    if (currentKey === undefined || currentPrivatePem === undefined) throw new Error('signing keys are not loaded')
+    return fastify.jwt.sign(claims, signOptions(currentPrivatePem, currentKey.kid, typ))
+  }
+
   const service: SigningKeyService = {
     current () {
       if (currentKey === undefined) throw new Error('signing keys are not loaded')
       return currentKey
     },
     signAccessToken (claims) {
-      if (signAccess === undefined) throw new Error('signing keys are not loaded')
-      return signAccess(claims)
+      return sign(claims, ACCESS_TOKEN_TYP)
     },
     signIdToken (claims) {
-      if (signId === undefined) throw new Error('signing keys are not loaded')
-      return signId(claims)
+      return sign(claims, 'JWT')
     },
     find (kid) {
       const key = byKid.get(kid)
