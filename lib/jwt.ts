@@ -1,4 +1,4 @@
-import { TokenError, type Algorithm, type VerifierOptions } from 'fast-jwt'
+import { createSigner, TokenError, type Algorithm, type VerifierOptions } from 'fast-jwt'
 
 /** The only signature algorithm this service issues or accepts. */
 export const JWT_ALGORITHM: Algorithm = 'RS256'
@@ -43,12 +43,14 @@ export function decodeJwtHeader (token: string): JwtHeader | undefined {
   }
 }
 
+export type SignJwt = (payload: Record<string, unknown>) => string
+
 /**
- * How @fastify/jwt signs with one private key, naming its `kid`; `typ` says what the token is.
- * Per call: keys rotate while the instance runs, so no signer can be fixed at registration.
+ * Signs with one private key, naming its `kid`; `typ` says what the token is. Built once per
+ * key: @fastify/jwt would build a signer, and so parse the private key, for every token.
  */
-export function signOptions (privatePem: string, kid: string, typ: string): { key: string, algorithm: Algorithm, kid: string, typ: string } {
-  return { key: privatePem, algorithm: JWT_ALGORITHM, kid, typ }
+export function createKeySigner (privatePem: string, kid: string, typ: string): SignJwt {
+  return createSigner({ key: privatePem, algorithm: JWT_ALGORITHM, kid, header: { alg: JWT_ALGORITHM, typ } }) as SignJwt
 }
 
 /**

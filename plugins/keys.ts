@@ -3,7 +3,7 @@ import fastifyJwt from '@fastify/jwt'
 import type { Change } from '../lib/storage/store.js'
 import type { ToolServices } from '../lib/tool-kit/tool.js'
 import { generateSigningKey, signingKeyInfo, SigningKeyRing, stillVerifies, type LoadedKey, type PublicJwk } from '../lib/keys.js'
-import { ACCESS_TOKEN_TYP, ACCESS_TOKEN_VERIFY_OPTIONS, CLOCK_TOLERANCE_MS, JWT_ALGORITHM, signOptions, UnknownSigningKeyError } from '../lib/jwt.js'
+import { ACCESS_TOKEN_TYP, ACCESS_TOKEN_VERIFY_OPTIONS, CLOCK_TOLERANCE_MS, createKeySigner, type SignJwt, UnknownSigningKeyError } from '../lib/jwt.js'
 
 export type { LoadedKey, PublicJwk }
 
@@ -45,9 +45,10 @@ export default fp(async function keys (fastify) {
   const ring = new SigningKeyRing(() => store.signingKeys.list(), stored => fastify.secrets.atRest.decrypt(stored), keyLifetimeMs)
   await ring.reload()
 
-  // Our tokens are signed and verified by @fastify/jwt. Signing always names the current key
-  // (`sign` below): a bare `fastify.jwt.sign(payload)` has no key and fails, so nothing can
-  // mint a token without a `kid`. Verification looks the public key up by the token's `kid`.
+  // Our access tokens are verified by @fastify/jwt, which looks the public key up by the
+  // token's `kid`. It does not sign them: it would parse the private key for every token (a
+  // signer per call, as keys rotate), several times the cost of the signature itself; the
+  // signers below are built once per current key. Its own `sign` has no key and fails.
   await fastify.register(fastifyJwt, {
     secret: {
       private: (): never => { throw new Error('sign through fastify.signingKeys') },
@@ -58,13 +59,14 @@ export default fp(async function keys (fastify) {
         return key.publicKey
       }
     },
-    sign: { algorithm: JWT_ALGORITHM },
     verify: ACCESS_TOKEN_VERIFY_OPTIONS
   })
 
-  function sign (claims: Record<string, unknown>, typ: string): string {
+  let signers: { kid: string, access: SignJwt, id: SignJwt } | undefined
+  function sign (claims: Record<string, unknown>, typ: typeof ACCESS_TOKEN_TYP | 'JWT'): string {
     const { kid, privatePem } = ring.signer()
-    return fastify.jwt.sign(claims, signOptions(privatePem, kid, typ))
+    if (signers?.kid !== kid) signers = { kid, access: createKeySigner(privatePem, kid, ACCESS_TOKEN_TYP), id: createKeySigner(privatePem, kid, 'JWT') }
+    return (typ === ACCESS_TOKEN_TYP ? signers.access : signers.id)(claims)
   }
 
   const service: SigningKeyService = {
