@@ -1,7 +1,7 @@
-import { createSigner, createVerifier, TokenError } from 'fast-jwt'
+import { createSigner, TokenError, type Algorithm, type VerifierOptions } from 'fast-jwt'
 
 /** The only signature algorithm this service issues or accepts. */
-export const JWT_ALGORITHM = 'RS256'
+export const JWT_ALGORITHM: Algorithm = 'RS256'
 /** RFC 9068 `typ` of access tokens: an ID token can never pass as an access token. */
 export const ACCESS_TOKEN_TYP = 'at+jwt'
 /** Allowed clock difference for `exp`, `nbf` and `iat`, in milliseconds. */
@@ -44,27 +44,43 @@ export function decodeJwtHeader (token: string): JwtHeader | undefined {
 }
 
 export type SignJwt = (payload: Record<string, unknown>) => string
-export type VerifyJwt = (token: string) => Record<string, unknown>
 
-/** Signs with one private key, naming its `kid`; `typ` says what the token is. */
+/**
+ * Signs with one private key, naming its `kid`; `typ` says what the token is. Built once per
+ * key: @fastify/jwt would build a signer, and so parse the private key, for every token.
+ */
 export function createKeySigner (privatePem: string, kid: string, typ: string): SignJwt {
   return createSigner({ key: privatePem, algorithm: JWT_ALGORITHM, kid, header: { alg: JWT_ALGORITHM, typ } }) as SignJwt
 }
 
 /**
- * Verifies signature, algorithm (RS256 only: no `none`, no HS/RS confusion), `typ`, `exp` and
- * `nbf` against one public key. Issuer and audience depend on the request's public origin and
- * are checked by the caller; fast-jwt's own cache is off because callers cache whole results.
+ * How @fastify/jwt verifies an access token: signature, algorithm (RS256 only: no `none`, no
+ * HS/RS confusion), `typ`, `exp` and `nbf`, required claims. The key is looked up by the
+ * token's `kid`. Issuer and audience depend on the request's public origin and are checked by
+ * the caller; fast-jwt's own cache is off because callers cache whole results.
  */
-export function createKeyVerifier (publicPem: string, typ: string | undefined): VerifyJwt {
-  return createVerifier({
-    key: publicPem,
-    algorithms: [JWT_ALGORITHM],
-    clockTolerance: CLOCK_TOLERANCE_MS,
-    requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti'],
-    ...(typ === undefined ? {} : { checkTyp: typ }),
-    cache: false
-  }) as VerifyJwt
+export const ACCESS_TOKEN_VERIFY_OPTIONS: Pick<VerifierOptions, 'algorithms' | 'clockTolerance' | 'requiredClaims' | 'checkTyp' | 'cache'> = {
+  algorithms: [JWT_ALGORITHM],
+  clockTolerance: CLOCK_TOLERANCE_MS,
+  requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti'],
+  checkTyp: ACCESS_TOKEN_TYP,
+  cache: false
+}
+
+/** Thrown by a key lookup for a `kid` this service does not hold (or no longer does). */
+export class UnknownSigningKeyError extends Error {
+  constructor () {
+    super('the token was not signed by this service')
+  }
+}
+
+/**
+ * What the key lookup threw, when that is why verification failed (fast-jwt wraps it). Anything
+ * but an unknown key is the key store failing, not the token: callers rethrow it.
+ */
+export function keyLookupError (err: unknown): unknown {
+  if (err instanceof TokenError && err.code === TokenError.codes.keyFetchingError) return (err as TokenError & { originalError?: unknown }).originalError
+  return undefined
 }
 
 /** A short reason for a verification failure, safe to put in `error_description`. */
@@ -77,6 +93,8 @@ export function describeJwtError (err: unknown): string {
       case TokenError.codes.invalidAlgorithm: return 'the token algorithm is not accepted'
       case TokenError.codes.invalidType: return 'the token is not an access token'
       case TokenError.codes.missingRequiredClaim: return 'the token lacks a required claim'
+      case TokenError.codes.keyFetchingError:
+        return keyLookupError(err) instanceof UnknownSigningKeyError ? 'the token was not signed by this service' : 'the token is malformed'
       default: return 'the token is malformed'
     }
   }

@@ -1,6 +1,7 @@
-import { createCipheriv, createDecipheriv, createHash, generateKeyPair as generateKeyPairCb, hkdfSync, randomBytes, createPublicKey } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, generateKeyPair as generateKeyPairCb, hkdfSync, randomBytes, createPrivateKey, createPublicKey } from 'node:crypto'
 import { readFile, stat, writeFile } from 'node:fs/promises'
-import type { SigningKey } from './storage/models.js'
+import { iso, type SigningKey } from './storage/models.js'
+import type { SigningKeyInfo } from './storage/repositories/signing-keys.schema.js'
 import type { Store } from './storage/store.js'
 import type { AppConfig } from './config.js'
 import { randomToken } from './crypto.js'
@@ -160,5 +161,147 @@ export async function generateSigningKey (encryption: AtRestEncryption): Promise
     publicPem: publicKey,
     publicJwk: { kty: jwk.kty, n: jwk.n, e: jwk.e, kid, alg: 'RS256', use: 'sig' },
     privatePem: encryption.encrypt(privateKey)
+  }
+}
+
+/** A signing key as an instance holds it: its public half (the current key's private half is kept apart). */
+export interface LoadedKey {
+  kid: string
+  algorithm: string
+  publicJwk: Record<string, unknown>
+  createdAt: number
+  retiredAt: number | null
+  /** The public key (PEM) the verifier is handed for this `kid`, made once per key rather than per token. */
+  publicKey: Buffer
+}
+
+/** An RSA public key as the JWKS publishes it. */
+export interface PublicJwk {
+  kty: string
+  kid: string
+  use: string
+  alg: string
+  n: string
+  e: string
+}
+
+/** A stored key as the signing-keys tool lists it. */
+export function signingKeyInfo (key: { kid: string, algorithm: string, createdAt: number, retiredAt: number | null }): SigningKeyInfo {
+  return {
+    kid: key.kid,
+    algorithm: key.algorithm,
+    createdTime: iso(key.createdAt),
+    ...(key.retiredAt === null ? {} : { retiredTime: iso(key.retiredAt) }),
+    current: key.retiredAt === null
+  }
+}
+
+/** Whether a key may still verify tokens: current, or retired less than `keyLifetimeMs` ago. */
+export function stillVerifies (key: { retiredAt: number | null }, keyLifetimeMs: number, now: number): boolean {
+  return key.retiredAt === null || key.retiredAt + keyLifetimeMs > now
+}
+
+/**
+ * The signing keys one instance holds, as read from the database: the current key (which signs)
+ * and the retired ones whose tokens may still be valid (which verify). `list` reads the stored
+ * rows; `decrypt` opens a private key kept at rest.
+ */
+export class SigningKeyRing {
+  #byKid = new Map<string, LoadedKey>()
+  #current: LoadedKey | undefined
+  #currentPrivatePem: string | undefined
+  #jwks: { keys: PublicJwk[] } = { keys: [] }
+  #reloading: Promise<void> | undefined
+  #lastUnknownReload = 0
+
+  constructor (
+    private readonly list: () => Promise<SigningKey[]>,
+    private readonly decrypt: (stored: string) => string,
+    /** How long a retired key keeps verifying: until every token it signed has expired. */
+    readonly keyLifetimeMs: number
+  ) {}
+
+  /** The key that signs new tokens. */
+  current (): LoadedKey {
+    if (this.#current === undefined) throw new Error('signing keys are not loaded')
+    return this.#current
+  }
+
+  /** The current key and its private half (PEM), to sign with. */
+  signer (): { kid: string, privatePem: string } {
+    if (this.#current === undefined || this.#currentPrivatePem === undefined) throw new Error('signing keys are not loaded')
+    return { kid: this.#current.kid, privatePem: this.#currentPrivatePem }
+  }
+
+  /** A key that may still verify tokens, by `kid`; undefined for unknown or expired keys. */
+  find (kid: string): LoadedKey | undefined {
+    const key = this.#byKid.get(kid)
+    if (key === undefined || !stillVerifies(key, this.keyLifetimeMs, Date.now())) return undefined
+    return key
+  }
+
+  /**
+   * Like `find`, but an unknown `kid` (a rotation on another instance this one has not polled
+   * yet) triggers one reload, at most once a second whatever callers send.
+   */
+  async resolve (kid: string): Promise<LoadedKey | undefined> {
+    const known = this.find(kid)
+    if (known !== undefined) return known
+    const now = Date.now()
+    if (now - this.#lastUnknownReload < 1000) return undefined
+    this.#lastUnknownReload = now
+    await this.reload()
+    return this.find(kid)
+  }
+
+  /** RFC 7517 JWK Set: the current key and the retired ones whose tokens may still be valid. */
+  jwks (): { keys: PublicJwk[] } {
+    return this.#jwks
+  }
+
+  /** Re-reads the keys from the database; concurrent callers share one read. */
+  reload (): Promise<void> {
+    this.#reloading ??= this.#read().finally(() => { this.#reloading = undefined })
+    return this.#reloading
+  }
+
+  #load (row: SigningKey): LoadedKey {
+    const known = this.#byKid.get(row.kid)
+    if (known !== undefined) return { ...known, retiredAt: row.retiredAt }
+    return {
+      kid: row.kid,
+      algorithm: row.algorithm,
+      publicJwk: row.publicJwk,
+      createdAt: row.createdAt,
+      retiredAt: row.retiredAt,
+      publicKey: Buffer.from(row.publicPem, 'utf8')
+    }
+  }
+
+  async #read (): Promise<void> {
+    const rows = await this.list()
+    const now = Date.now()
+    const current = rows.find(r => r.retiredAt === null)
+    if (current === undefined) throw new Error('no current signing key in the database')
+    const next = new Map<string, LoadedKey>()
+    for (const row of rows) if (stillVerifies(row, this.keyLifetimeMs, now)) next.set(row.kid, this.#load(row))
+    if (this.#current?.kid !== current.kid) {
+      const privatePem = this.decrypt(current.privatePem)
+      // A key that does not parse fails the reload, not every token endpoint request after it.
+      createPrivateKey(privatePem)
+      this.#currentPrivatePem = privatePem
+    }
+    this.#byKid = next
+    this.#current = next.get(current.kid)
+    this.#jwks = {
+      keys: [...next.values()].map(k => ({
+        kty: String(k.publicJwk.kty),
+        kid: k.kid,
+        use: 'sig',
+        alg: k.algorithm,
+        n: String(k.publicJwk.n),
+        e: String(k.publicJwk.e)
+      }))
+    }
   }
 }

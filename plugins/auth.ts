@@ -8,9 +8,10 @@ import { StoreError } from '../lib/storage/errors.js'
 import { parseScope } from '../lib/scopes.js'
 import { grantableScopes, mayActForItself } from '../lib/auth/policy.js'
 import { clientOfBasicCredentials } from '../lib/oauth/client-auth.js'
+import { servedResources } from '../lib/oauth/resource.js'
 import { BoundedCache } from '../lib/oauth/bounded-cache.js'
 import { BUILT_IN } from '../lib/bootstrap.js'
-import { audienceMatches, CLOCK_TOLERANCE_MS, decodeJwtHeader, describeJwtError, JWT_ALGORITHM, type AccessTokenClaims } from '../lib/jwt.js'
+import { audienceMatches, CLOCK_TOLERANCE_MS, decodeJwtHeader, describeJwtError, JWT_ALGORITHM, keyLookupError, UnknownSigningKeyError, type AccessTokenClaims } from '../lib/jwt.js'
 
 export type TokenCheck = { ok: true, claims: AccessTokenClaims, principal: Principal } | { ok: false, description: string }
 
@@ -63,7 +64,7 @@ function invalid (description: string): { ok: false, failure: AuthFailure } {
   return { ok: false, failure: { reason: 'invalid_token', description } }
 }
 
-/** Parses the claims fast-jwt verified into our shape; undefined when a claim has the wrong type. */
+/** Parses the claims @fastify/jwt verified into our shape; undefined when a claim has the wrong type. */
 function toClaims (payload: Record<string, unknown>): AccessTokenClaims | undefined {
   const { iss, sub, aud, exp, iat, jti, scope, client_id: clientId, sub_kind: subKind, sid } = payload
   if (typeof iss !== 'string' || typeof sub !== 'string' || typeof exp !== 'number' || typeof iat !== 'number') return undefined
@@ -90,7 +91,7 @@ function userPrincipal (user: User, clientId: string | null, scopes: ReadonlySet
 }
 
 export default fp(async function auth (fastify) {
-  const { authState, signingKeys, tools } = fastify
+  const { authState, tools } = fastify
   const verified = new BoundedCache<string, VerifiedToken>(TOKEN_CACHE_MAX)
   // Expanded scope sets of applications acting for themselves, per (immutable) application object.
   const appScopes = new WeakMap<Application, ReadonlySet<string>>()
@@ -140,6 +141,10 @@ export default fp(async function auth (fastify) {
     }
   }
 
+  // @fastify/jwt's verifier (registered with the signing keys) looks the key up by `kid`, so it
+  // answers a promise, though its type says otherwise.
+  const verifyJwt = (token: string): Promise<Record<string, unknown>> => fastify.jwt.verify(token) as unknown as Promise<Record<string, unknown>>
+
   /** Signature, algorithm, `typ`, time claims — cached per token string until it expires. */
   async function verifySignature (token: string): Promise<VerifiedToken | string> {
     const now = Date.now()
@@ -150,12 +155,13 @@ export default fp(async function auth (fastify) {
     if (header.alg !== JWT_ALGORITHM) return 'the token algorithm is not accepted'
     if (typeof header.kid !== 'string') return 'the token names no signing key'
     if (header.crit !== undefined) return 'the token has critical headers this service does not understand'
-    const key = await signingKeys.resolve(header.kid)
-    if (key === undefined) return 'the token was not signed by this service'
     let claims: AccessTokenClaims | undefined
     try {
-      claims = toClaims(key.verifyAccessToken(token))
+      claims = toClaims(await verifyJwt(token))
     } catch (err) {
+      // The key store failing while it looks up the `kid` is an outage, not a bad token.
+      const lookup = keyLookupError(err)
+      if (lookup !== undefined && !(lookup instanceof UnknownSigningKeyError)) throw lookup
       return describeJwtError(err)
     }
     if (claims === undefined) return 'the token has malformed claims'
@@ -218,7 +224,7 @@ export default fp(async function auth (fastify) {
     if (token === '') return invalid('the bearer token is empty')
     const base = fastify.publicBase(request)
     if (base !== audienceBase) {
-      mcpAudiences = [base, `${base}/api/mcp`]
+      mcpAudiences = servedResources(base)
       audienceBase = base
     }
     const result = await checkToken(token, base, mcpAudiences)

@@ -1,33 +1,11 @@
 import fp from 'fastify-plugin'
+import fastifyJwt from '@fastify/jwt'
 import type { Change } from '../lib/storage/store.js'
-import type { SigningKey } from '../lib/storage/models.js'
-import { iso } from '../lib/storage/models.js'
-import type { SigningKeyInfo, ToolServices } from '../lib/tool-kit/tool.js'
-import { generateSigningKey } from '../lib/keys.js'
-import { ACCESS_TOKEN_TYP, createKeySigner, createKeyVerifier, CLOCK_TOLERANCE_MS, type SignJwt, type VerifyJwt } from '../lib/jwt.js'
+import type { ToolServices } from '../lib/tool-kit/tool.js'
+import { generateSigningKey, signingKeyInfo, SigningKeyRing, stillVerifies, type LoadedKey, type PublicJwk } from '../lib/keys.js'
+import { ACCESS_TOKEN_TYP, ACCESS_TOKEN_VERIFY_OPTIONS, CLOCK_TOLERANCE_MS, createKeySigner, type SignJwt, UnknownSigningKeyError } from '../lib/jwt.js'
 
-/** A signing key as this instance holds it: public half always, signers only for the current key. */
-export interface LoadedKey {
-  kid: string
-  algorithm: string
-  publicJwk: Record<string, unknown>
-  createdAt: number
-  retiredAt: number | null
-  /** Verifies an access token (typ `at+jwt`) signed with this key. */
-  verifyAccessToken: VerifyJwt
-  /** Verifies any JWT signed with this key (ID tokens, whatever the `typ`). */
-  verifyAny: VerifyJwt
-}
-
-/** An RSA public key as the JWKS publishes it. */
-export interface PublicJwk {
-  kty: string
-  kid: string
-  use: string
-  alg: string
-  n: string
-  e: string
-}
+export type { LoadedKey, PublicJwk }
 
 type ToolSigningKeys = ToolServices['signingKeys']
 
@@ -64,115 +42,50 @@ export default fp(async function keys (fastify) {
   const { store, config } = fastify
   // A retired key keeps verifying until every token it signed has expired (plus clock leeway).
   const keyLifetimeMs = config.ACCESS_TOKEN_TTL * 1000 + CLOCK_TOLERANCE_MS + 60_000
+  const ring = new SigningKeyRing(() => store.signingKeys.list(), stored => fastify.secrets.atRest.decrypt(stored), keyLifetimeMs)
+  await ring.reload()
 
-  let byKid = new Map<string, LoadedKey>()
-  let currentKey: LoadedKey | undefined
-  let signAccess: SignJwt | undefined
-  let signId: SignJwt | undefined
-  let jwksDocument: { keys: PublicJwk[] } = { keys: [] }
+  // Our access tokens are verified by @fastify/jwt, which looks the public key up by the
+  // token's `kid`. It does not sign them: it would parse the private key for every token (a
+  // signer per call, as keys rotate), several times the cost of the signature itself; the
+  // signers below are built once per current key. Its own `sign` has no key and fails.
+  await fastify.register(fastifyJwt, {
+    secret: {
+      private: (): never => { throw new Error('sign through fastify.signingKeys') },
+      public: async (decoded: { header: Record<string, unknown> }) => {
+        const { kid } = decoded.header
+        const key = typeof kid === 'string' ? await ring.resolve(kid) : undefined
+        if (key === undefined) throw new UnknownSigningKeyError()
+        return key.publicKey
+      }
+    },
+    verify: ACCESS_TOKEN_VERIFY_OPTIONS
+  })
 
-  function load (row: SigningKey): LoadedKey {
-    const known = byKid.get(row.kid)
-    // Keep verifiers of known keys: they are built once per key, not per request.
-    if (known !== undefined) return { ...known, retiredAt: row.retiredAt }
-    return {
-      kid: row.kid,
-      algorithm: row.algorithm,
-      publicJwk: row.publicJwk,
-      createdAt: row.createdAt,
-      retiredAt: row.retiredAt,
-      verifyAccessToken: createKeyVerifier(row.publicPem, ACCESS_TOKEN_TYP),
-      verifyAny: createKeyVerifier(row.publicPem, undefined)
-    }
-  }
-
-  function stillVerifies (key: { retiredAt: number | null }, now: number): boolean {
-    return key.retiredAt === null || key.retiredAt + keyLifetimeMs > now
-  }
-
-  async function reload (): Promise<void> {
-    const rows = await store.signingKeys.list()
-    const now = Date.now()
-    const current = rows.find(r => r.retiredAt === null)
-    if (current === undefined) throw new Error('no current signing key in the database')
-    const next = new Map<string, LoadedKey>()
-    for (const row of rows) if (stillVerifies(row, now)) next.set(row.kid, load(row))
-    if (currentKey?.kid !== current.kid) {
-      const privatePem = fastify.secrets.atRest.decrypt(current.privatePem)
-      signAccess = createKeySigner(privatePem, current.kid, ACCESS_TOKEN_TYP)
-      signId = createKeySigner(privatePem, current.kid, 'JWT')
-    }
-    byKid = next
-    currentKey = next.get(current.kid)
-    jwksDocument = {
-      keys: [...next.values()].map(k => ({
-        kty: String(k.publicJwk.kty),
-        kid: k.kid,
-        use: 'sig',
-        alg: k.algorithm,
-        n: String(k.publicJwk.n),
-        e: String(k.publicJwk.e)
-      }))
-    }
-  }
-
-  await reload()
-
-  function info (key: { kid: string, algorithm: string, createdAt: number, retiredAt: number | null }): SigningKeyInfo {
-    return {
-      kid: key.kid,
-      algorithm: key.algorithm,
-      createdTime: iso(key.createdAt),
-      ...(key.retiredAt === null ? {} : { retiredTime: iso(key.retiredAt) }),
-      current: key.retiredAt === null
-    }
-  }
-
-  let reloading: Promise<void> | undefined
-  let lastUnknownReload = 0
-  function reloadOnce (): Promise<void> {
-    reloading ??= reload().finally(() => { reloading = undefined })
-    return reloading
+  let signers: { kid: string, access: SignJwt, id: SignJwt } | undefined
+  function sign (claims: Record<string, unknown>, typ: typeof ACCESS_TOKEN_TYP | 'JWT'): string {
+    const { kid, privatePem } = ring.signer()
+    if (signers?.kid !== kid) signers = { kid, access: createKeySigner(privatePem, kid, ACCESS_TOKEN_TYP), id: createKeySigner(privatePem, kid, 'JWT') }
+    return (typ === ACCESS_TOKEN_TYP ? signers.access : signers.id)(claims)
   }
 
   const service: SigningKeyService = {
-    current () {
-      if (currentKey === undefined) throw new Error('signing keys are not loaded')
-      return currentKey
-    },
-    signAccessToken (claims) {
-      if (signAccess === undefined) throw new Error('signing keys are not loaded')
-      return signAccess(claims)
-    },
-    signIdToken (claims) {
-      if (signId === undefined) throw new Error('signing keys are not loaded')
-      return signId(claims)
-    },
-    find (kid) {
-      const key = byKid.get(kid)
-      if (key === undefined || !stillVerifies(key, Date.now())) return undefined
-      return key
-    },
-    async resolve (kid) {
-      const known = service.find(kid)
-      if (known !== undefined) return known
-      const now = Date.now()
-      if (now - lastUnknownReload < 1000) return undefined
-      lastUnknownReload = now
-      await reloadOnce()
-      return service.find(kid)
-    },
-    jwks: () => jwksDocument,
-    reload: reloadOnce,
+    current: () => ring.current(),
+    signAccessToken: claims => sign(claims, ACCESS_TOKEN_TYP),
+    signIdToken: claims => sign(claims, 'JWT'),
+    find: kid => ring.find(kid),
+    resolve: kid => ring.resolve(kid),
+    jwks: () => ring.jwks(),
+    reload: () => ring.reload(),
     async list () {
       const rows = await store.signingKeys.list()
       const now = Date.now()
-      return rows.filter(r => stillVerifies(r, now)).map(info)
+      return rows.filter(r => stillVerifies(r, keyLifetimeMs, now)).map(signingKeyInfo)
     },
     async rotate () {
       const created = await store.signingKeys.rotate(await generateSigningKey(fastify.secrets.atRest))
-      await reloadOnce()
-      return info(created)
+      await ring.reload()
+      return signingKeyInfo(created)
     }
   }
   fastify.decorate('signingKeys', service)
@@ -180,8 +93,8 @@ export default fp(async function keys (fastify) {
   // A rotation here or on another instance (the auth-state poller replays other instances'
   // changes into this feed) makes the new key current everywhere.
   const onChange = (change: Change): void => {
-    if (change.kind !== 'key.rotated' || currentKey?.kid === change.ref) return
-    reloadOnce().catch(err => { fastify.log.error({ err }, 'could not reload signing keys') })
+    if (change.kind !== 'key.rotated' || ring.current().kid === change.ref) return
+    ring.reload().catch(err => { fastify.log.error({ err }, 'could not reload signing keys') })
   }
   store.changes.on('change', onChange)
 
