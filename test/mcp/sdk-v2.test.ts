@@ -97,10 +97,10 @@ test('the SDK v2 client connects in every negotiation mode, with client credenti
       const { tools } = await client.listTools()
       t.same(tools.map(tool => tool.name).sort(), everything)
       const account = await client.callTool({ name: 'get_account', arguments: {} })
-      t.notOk(account.isError, JSON.stringify(account.content))
+      t.notOk(account.isError, 'get_account answers')
       t.match(account.structuredContent, { kind: 'application', id: 'built-in/app-built-in' })
       const users = await client.callTool({ name: 'get_users', arguments: {} })
-      t.notOk(users.isError, JSON.stringify(users.content))
+      t.notOk(users.isError, 'get_users answers')
 
       const methods = mcp().flatMap(s => s.rpc)
       if (era === 'modern') {
@@ -127,7 +127,7 @@ test('the SDK v2 client connects in every negotiation mode, with client credenti
       const { tools } = await client.listTools()
       t.same(tools.map(tool => tool.name).sort(), restrictedTools, 'exactly its tools')
       const account = await client.callTool({ name: 'get_account', arguments: {} })
-      t.notOk(account.isError, JSON.stringify(account.content))
+      t.notOk(account.isError, 'get_account answers')
       t.match(account.structuredContent, { kind: 'application', id: 'built-in/restricted-machine' })
     })
   }
@@ -165,7 +165,7 @@ test('the v1 SDK client still ends on the newest legacy version, bootstrap and r
       const { tools } = await client.listTools()
       t.same(tools.map(tool => tool.name).sort(), namesFor(app, scopes === null ? null : [...scopes]))
       const account = await client.callTool({ name: 'get_account', arguments: {} })
-      t.notOk(account.isError, JSON.stringify(account.content))
+      t.notOk(account.isError, 'get_account answers')
     })
   }
 })
