@@ -87,8 +87,12 @@ export interface ScenarioSpec {
 /** The benchmark's scenarios, in the order they run in each round. */
 export const SCENARIOS: readonly ScenarioSpec[] = [
   { id: '1', title: 'tools/list, bearer, every scope', target: { ratio: 0.8, p99: 10, rssMiB: RSS_LIMIT_MIB }, status: 200, engine: 'sqlite' },
+  // The 2026-07-28 twins of 1 and 3: the same work sent as the SDK v2 client sends it (headers
+  // and `_meta`), run right after their legacy twin so that the two meet the same machine.
+  { id: '1m', title: 'tools/list, bearer, every scope, 2026-07-28', target: { ratio: 0.8, p99: 10, rssMiB: RSS_LIMIT_MIB, twin: '1' }, status: 200, engine: 'sqlite' },
   { id: '2', title: 'tools/list, bearer, one scope', target: { ratio: 0.8, p99: 10, rssMiB: RSS_LIMIT_MIB }, status: 200, engine: 'sqlite' },
   { id: '3', title: 'tools/call get_applications (10 of 100)', target: { ratio: 0.6, rssMiB: RSS_LIMIT_MIB }, status: 200, engine: 'sqlite' },
+  { id: '3m', title: 'tools/call get_applications (10 of 100), 2026-07-28', target: { ratio: 0.6, rssMiB: RSS_LIMIT_MIB, twin: '3' }, status: 200, engine: 'sqlite' },
   { id: '4', title: 'tools/call add_user, SQLite', target: { ratio: 0.25, rssMiB: RSS_LIMIT_MIB }, status: 200, engine: 'sqlite' },
   { id: '4pg', title: 'tools/call add_user, PostgreSQL', target: { rssMiB: RSS_LIMIT_MIB }, status: 200, engine: 'postgres' },
   { id: '5', title: 'tools/list, HTTP Basic client', target: { ratio: 0.7, rssMiB: RSS_LIMIT_MIB }, status: 200, engine: 'sqlite' },

@@ -7,7 +7,7 @@
  * hashes per second. Writes results.json and results.svg.
  *
  * Knobs: BENCH_ROUNDS (3), BENCH_DURATION (10 s), BENCH_WARMUP (3 s), BENCH_CONNECTIONS (50),
- * BENCH_SCENARIOS (e.g. "1,7"), BENCH_PG (auto|off), BENCH_PG_URL, BENCH_OUT (folder for the
+ * BENCH_SCENARIOS (e.g. "1,1m,7"), BENCH_PG (auto|off), BENCH_PG_URL, BENCH_OUT (folder for the
  * results; bench/), BENCH_SERVER_LOG (file for the service's log; /dev/null),
  * BENCH_CPU_PROF (folder: run the service under --cpu-prof), BENCH_HASH_SECONDS (2),
  * BENCH_NODE_ARGS (extra node arguments for the service, e.g. --trace-gc; none by default),
@@ -24,9 +24,9 @@ import pg from 'pg'
 import { hashPassword } from '../lib/crypto.js'
 import { benchSettings, selectScenarios, type BenchSettings, type ScenarioSpec } from './config.js'
 import { callTool, mintToken, rpc } from './client.js'
-import { basic, jsonRpc, MCP_PATH, mcpHeaders, TOKEN_PATH, tokenRequestBody } from './requests.js'
+import { basic, jsonRpc, MCP_PATH, mcpHeaders, MODERN_PROTOCOL_VERSION, modernRequest, TOKEN_PATH, tokenRequestBody } from './requests.js'
 import { freePort, sampleRss, spawnChild, waitReady, type Child } from './processes.js'
-import { fmt, markdownTable, median, renderSvg, summarize, type RunSample, type ScenarioSummary } from './stats.js'
+import { compareTwins, fmt, markdownTable, median, renderSvg, summarize, type RunSample, type ScenarioSummary } from './stats.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '..')
@@ -189,10 +189,17 @@ function loadFor (spec: ScenarioSpec, service: Service, prepared: Prepared): Loa
     if (prepared.tokenProblem !== undefined || authorization === undefined) throw new Error(`no bearer token: ${prepared.tokenProblem ?? 'not minted'}`)
     return authorization
   }
+  const modern = (authorization: string, method: string, params?: Record<string, unknown>): Load => {
+    const { headers, body } = modernRequest(method, params, authorization)
+    return { spec, child, path: MCP_PATH, request: { method: 'POST', headers, body } }
+  }
+  const applicationsPage = { name: 'get_applications', arguments: { owner: prepared.organization, limit: 10 } }
   switch (spec.id) {
     case '1': return post(bearer(prepared.allScopes), jsonRpc('tools/list'))
+    case '1m': return modern(bearer(prepared.allScopes), 'tools/list')
     case '2': return post(bearer(prepared.oneScope), jsonRpc('tools/list'))
-    case '3': return post(prepared.allScopes, jsonRpc('tools/call', { name: 'get_applications', arguments: { owner: prepared.organization, limit: 10 } }))
+    case '3': return post(prepared.allScopes, jsonRpc('tools/call', applicationsPage))
+    case '3m': return modern(prepared.allScopes, 'tools/call', applicationsPage)
     case '4':
     case '4pg': {
       // Every request adds a user no one has added before: a run tag and a counter.
@@ -242,8 +249,11 @@ async function checkLoad (load: Load): Promise<void> {
   const text = await res.text()
   if (res.status !== load.spec.status) throw new Error(`expected HTTP ${load.spec.status}, got ${res.status}: ${text.slice(0, 300)}`)
   if (load.spec.status === 200 && load.path === MCP_PATH) {
-    const parsed = JSON.parse(text) as { result?: { isError?: boolean, tools?: unknown[] }, error?: unknown }
+    const parsed = JSON.parse(text) as { result?: { isError?: boolean, tools?: unknown[], resultType?: unknown }, error?: unknown }
     if (parsed.error !== undefined || parsed.result === undefined || parsed.result.isError === true) throw new Error(`unexpected answer: ${text.slice(0, 300)}`)
+    // A modern request answered the legacy way would measure the wrong thing.
+    const sentModern = Object.entries(headers).some(([k, v]) => k.toLowerCase() === 'mcp-protocol-version' && v === MODERN_PROTOCOL_VERSION)
+    if (sentModern && parsed.result.resultType !== 'complete') throw new Error(`not a ${MODERN_PROTOCOL_VERSION} answer (no resultType): ${text.slice(0, 300)}`)
   }
 }
 
@@ -406,10 +416,10 @@ async function main (): Promise<void> {
       }
     }
 
-    const summaries: ScenarioSummary[] = loads.map(l => {
+    const summaries: ScenarioSummary[] = compareTwins(loads.map(l => {
       const entry = samples.get(l.spec.id) ?? { a: [], b: [], rss: 0 }
       return summarize(l.spec, entry.a, entry.b, entry.rss)
-    })
+    }))
     const baselineSamples = [...samples.values()].flatMap(e => e.b)
     const baselineSummary = {
       rps: median(baselineSamples.map(s => s.rps)),

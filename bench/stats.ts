@@ -11,7 +11,19 @@ export interface Target {
   p99?: number
   /** Maximum resident set size of the server while the scenario runs, in MiB. */
   rssMiB?: number
+  /**
+   * The scenario this one must keep up with (the same work sent another way): its ratio to the
+   * baseline at least {@link TWIN_NOISE} of the twin's. Checked when both ran.
+   */
+  twin?: string
 }
+
+/**
+ * How far below its twin a scenario may fall and still count as "within the noise": run-to-run
+ * spread of one scenario's baseline ratio on a shared two-core machine, load generator included,
+ * is several per cent.
+ */
+export const TWIN_NOISE = 0.9
 
 /** One autocannon run, reduced to what the report needs. */
 export interface RunSample {
@@ -51,6 +63,8 @@ export interface ScenarioSummary {
   pass: boolean | null
   /** Why it missed, in words; empty when it passed or has no target. */
   misses: string[]
+  /** This scenario's ratio ÷ its twin's, once {@link compareTwins} has seen both; else absent. */
+  twinRatio?: number
 }
 
 export function median (values: readonly number[]): number {
@@ -109,6 +123,22 @@ export function summarize (
   return { ...scenario, rps, p50, p99, baselineRps, ratio: r, cpuUs, baselineCpuUs, cpuRatio, peakRssMiB, unexpectedShare, rounds: [...rounds], pass, misses }
 }
 
+/**
+ * Checks each scenario that names a twin against that twin's summary: records the ratio of their
+ * baseline ratios (machine drift cancels, as each was paired with its own baseline runs) and
+ * turns a fall below {@link TWIN_NOISE} into a miss. A twin that did not run decides nothing.
+ */
+export function compareTwins (summaries: readonly ScenarioSummary[]): ScenarioSummary[] {
+  const byId = new Map(summaries.map(s => [s.id, s]))
+  return summaries.map(s => {
+    const twin = s.target.twin === undefined ? undefined : byId.get(s.target.twin)
+    if (twin === undefined) return s
+    const twinRatio = ratio(s.ratio, twin.ratio)
+    if (twinRatio >= TWIN_NOISE) return { ...s, twinRatio }
+    return { ...s, twinRatio, pass: false, misses: [...s.misses, `${fmt(twinRatio, 2)} of ${twin.id} < ${TWIN_NOISE}`] }
+  })
+}
+
 export function fmt (value: number | null | undefined, digits = 0): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '–'
   return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
@@ -120,6 +150,7 @@ function targetText (target: Target): string {
   if (target.p99 !== undefined) parts.push(`p99 ≤ ${target.p99} ms`)
   if (parts.length === 0) parts.push('report')
   if (target.rssMiB !== undefined) parts.push(`RSS ≤ ${target.rssMiB}`)
+  if (target.twin !== undefined) parts.push(`≥ ${TWIN_NOISE.toFixed(2)} of ${target.twin}`)
   return parts.join(', ')
 }
 
@@ -136,7 +167,7 @@ export function markdownTable (baseline: { rps: number, p50: number, p99: number
     `| B | bare Fastify baseline | ${fmt(baseline.rps)} | ${fmt(baseline.p50)} | ${fmt(baseline.p99)} | 1.00 | | ${fmt(baseline.cpuUs)} | | |`
   ]
   for (const s of scenarios) {
-    rows.push(`| ${s.id} | ${s.title} | ${fmt(s.rps)} | ${fmt(s.p50)} | ${fmt(s.p99)} | ${fmt(s.ratio, 2)} | ${targetText(s.target)} | ${fmt(s.cpuUs)} (${fmt(s.cpuRatio, 2)}) | ${fmt(s.peakRssMiB)} | ${passText(s)} |`)
+    rows.push(`| ${s.id} | ${s.title} | ${fmt(s.rps)} | ${fmt(s.p50)} | ${fmt(s.p99)} | ${fmt(s.ratio, 2)}${s.twinRatio !== undefined ? ` (${fmt(s.twinRatio, 2)} of ${s.target.twin ?? ''})` : ''} | ${targetText(s.target)} | ${fmt(s.cpuUs)} (${fmt(s.cpuRatio, 2)}) | ${fmt(s.peakRssMiB)} | ${passText(s)} |`)
   }
   return rows.join('\n')
 }

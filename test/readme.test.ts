@@ -59,6 +59,12 @@ test('the README curl examples work as written', async (t) => {
   t.equal(lines[1].result.isError ?? false, false)
   t.ok(Array.isArray(lines[1].result.structuredContent.items))
 
+  const modern = blocks.find(b => b.includes('MCP-Protocol-Version: 2026-07-28'))!
+  const [discovered, called] = (await run(modern, base, cwd)).replace(/\}\{"jsonrpc"/g, '}\n{"jsonrpc"').trim().split('\n').filter(Boolean).map(l => JSON.parse(l))
+  t.equal(discovered.result.supportedVersions[0], '2026-07-28', 'server/discover answers the current revision first')
+  t.equal(called.result.resultType, 'complete')
+  t.match(called.result.structuredContent, { kind: 'application' })
+
   const session = blocks.find(b => b.includes('cookies.txt'))!
   const sessionOut = await run(session, base, cwd)
   t.match(sessionOut, /"status":"ok"/)

@@ -4,11 +4,12 @@ import { insufficientScopeChallenge } from '../challenge.js'
 import { isUnavailable } from '../storage/errors.js'
 import type { CallOutcome } from './call.js'
 import {
-  INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, LATEST_VERSION, MAX_BATCH_SIZE, METHOD_NOT_FOUND, PROTOCOL_VERSIONS, UNAUTHORIZED,
-  allowsBatches, classify, errorBody, isSupportedVersion, requestVersion, resultBody, transportRefusal,
-  type JsonRpcId, type JsonRpcRequest
+  HEADER_MISMATCH, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, LATEST_VERSION, MAX_BATCH_SIZE, META_CLIENT_CAPABILITIES,
+  META_PROTOCOL_VERSION, METHOD_NOT_FOUND, MODERN_VERSION, PROTOCOL_VERSIONS, SUPPORTED_VERSIONS, UNAUTHORIZED,
+  UNSUPPORTED_PROTOCOL_VERSION, allowsBatches, classify, decodeHeaderValue, errorBody, isSupportedVersion, metaVersion,
+  requestEra, requestVersion, resultBody, transportRefusal, type Classified, type Era, type JsonRpcId, type JsonRpcRequest
 } from './protocol.js'
-import { initializeResult, packageVersion } from './server-info.js'
+import { SERVER_EXTENSIONS, discoverResult, initializeResult, modernListMembers, modernResultMembers, packageVersion } from './server-info.js'
 
 /** One answer to one JSON-RPC message: its HTTP status (when alone) and its serialized body. */
 export interface Answer {
@@ -25,14 +26,17 @@ export interface DispatchOptions {
   /**
    * The whole `tools/list` answer to request `id` for a caller with these scopes (`null`:
    * unrestricted) and cursor; undefined for a cursor we did not give out (the registry's).
+   * `members` (serialized, no braces) are added to the result: the modern revision's hints.
    */
-  listAnswer: (scopes: ReadonlySet<string> | null, cursor: string | undefined, id: JsonRpcId) => Buffer | undefined
+  listAnswer: (scopes: ReadonlySet<string> | null, cursor: string | undefined, id: JsonRpcId, members?: string) => Buffer | undefined
   /** Calls a tool as the principal (the registry's caller, lib/mcp/call.ts). */
   callTool: (principal: Principal, name: string, args: Record<string, unknown>, log: Log) => Promise<CallOutcome>
   /** The tool-call rate limit, for the words of its 429. */
   toolCallLimit: { max: number, windowMs: number }
-  /** The version `initialize` reports; the package's when absent. */
+  /** The version `initialize` and `serverInfo` report; the package's when absent. */
   serverVersion?: string
+  /** The extensions `server/discover` advertises; lib/mcp/server-info.ts's list when absent. */
+  extensions?: typeof SERVER_EXTENSIONS
 }
 
 /** One POST body to answer, its caller already authenticated, and what answering it may use. */
@@ -42,6 +46,10 @@ export interface DispatchInput {
   principal: Principal
   /** The `MCP-Protocol-Version` header as sent, if any. */
   protocolVersion: string | undefined
+  /** The `Mcp-Method` header as sent, if any (checked against the body in the modern era). */
+  mcpMethod?: string
+  /** The `Mcp-Name` header as sent, if any (checked against `params.name` of a modern `tools/call`). */
+  mcpName?: string
   /** The public base URL, for the insufficient-scope challenge. */
   publicBase: string
   /**
@@ -84,20 +92,40 @@ export function unexpected (log: Log, err: unknown, id: JsonRpcId | null): Answe
   return serverError(id, unavailable)
 }
 
-/** A method's handler: one request (it has an id) that passed the shape and version checks. */
-type Method = (input: DispatchInput, id: JsonRpcId, params: Readonly<Record<string, unknown>>) => Answer | Promise<Answer>
+/**
+ * A method's handler: one request (it has an id) that passed the shape and version checks,
+ * and whether it is answered by the modern revision's rules (its results carry `resultType`
+ * and `_meta`).
+ */
+type Method = (input: DispatchInput, id: JsonRpcId, params: Readonly<Record<string, unknown>>, modern: boolean) => Answer | Promise<Answer>
+
+/** A serialized result object with more members (serialized, no braces) at its end. */
+function withMembers (json: string, members: string): string {
+  return json === '{}' ? `{${members}}` : `${json.slice(0, -1)},${members}}`
+}
+
+function isObject (value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+/** The methods of the modern revision we answer; any other (initialize, ping, …) is 404 there. */
+const MODERN_METHODS: ReadonlySet<string> = new Set(['server/discover', 'tools/list', 'tools/call'])
 
 /**
  * JSON-RPC over MCP after authentication, with no HTTP in it: the POST body in, the answer
- * out. From here, in the contract's order: JSON-RPC shape (-32600) → protocol version (400) →
- * tool-call rate limit (429) → method and scope. The transport checks and credentials come
- * before, in the route.
+ * out. From here, in the contract's order: JSON-RPC shape (-32600) → protocol version (the
+ * era, or 400 -32022) → tool-call rate limit (429) → method and scope; a modern request checks
+ * its `_meta` and mirrored headers before its method (see `modern`). The transport checks and
+ * credentials come before, in the route.
  */
 export function createDispatch (options: DispatchOptions): Dispatch {
   const { listAnswer, callTool } = options
   const serverVersion = options.serverVersion ?? packageVersion()
   // Everything that does not depend on the request is serialized once.
   const initializeResults = new Map<string, string>(PROTOCOL_VERSIONS.map(v => [v, initializeResult(v, serverVersion)]))
+  const discover = discoverResult(serverVersion, options.extensions)
+  const resultMembers = modernResultMembers(serverVersion)
+  const listMembers = modernListMembers(serverVersion)
   const tooManyCalls = `Too Many Requests: more than ${options.toolCallLimit.max} tool calls in ` +
     `${options.toolCallLimit.windowMs / 1000} s; retry later`
 
@@ -113,7 +141,7 @@ export function createDispatch (options: DispatchOptions): Dispatch {
     return { status: 429, body: transportRefusal(tooManyCalls), retryAfter: wait }
   }
 
-  async function toolsCall (input: DispatchInput, id: JsonRpcId, params: Readonly<Record<string, unknown>>): Promise<Answer> {
+  async function toolsCall (input: DispatchInput, id: JsonRpcId, params: Readonly<Record<string, unknown>>, modern: boolean): Promise<Answer> {
     const { name, arguments: args } = params
     if (typeof name !== 'string') return errorAnswer(200, id, INVALID_PARAMS, 'params.name must be a string')
     if (args !== undefined && (args === null || typeof args !== 'object' || Array.isArray(args))) {
@@ -122,8 +150,10 @@ export function createDispatch (options: DispatchOptions): Dispatch {
     const { principal } = input
     const outcome = await callTool(principal, name, (args ?? {}) as Record<string, unknown>, input.log)
     switch (outcome.kind) {
-      case 'result':
-        return ok(id, outcome.json ?? JSON.stringify(outcome.result))
+      case 'result': {
+        const json = outcome.json ?? JSON.stringify(outcome.result)
+        return ok(id, modern ? withMembers(json, resultMembers) : json)
+      }
       case 'unknown_tool':
         return errorAnswer(200, id, INVALID_PARAMS, `Unknown tool: ${clip(name)}`)
       case 'denied':
@@ -136,16 +166,19 @@ export function createDispatch (options: DispatchOptions): Dispatch {
     }
   }
 
-  /** The methods we answer, by name; anything else is -32601. */
+  /** The methods we answer, by name; anything else is -32601. The modern era has only MODERN_METHODS. */
   const methods = new Map<string, Method>([
-    ['tools/list', (input, id, params) => {
+    ['tools/list', (input, id, params, modern) => {
       const cursor = params.cursor
       if (cursor !== undefined && typeof cursor !== 'string') return errorAnswer(200, id, INVALID_PARAMS, 'params.cursor must be a string')
-      // Pages are cached as bytes, whole answers too for small ids (lib/mcp/list.ts).
-      const body = listAnswer(input.principal.scopes, cursor, id)
+      // Pages are cached as bytes, whole answers too for small ids, the modern hints inside
+      // them (lib/mcp/list.ts).
+      const body = modern ? listAnswer(input.principal.scopes, cursor, id, listMembers) : listAnswer(input.principal.scopes, cursor, id)
       return body === undefined ? errorAnswer(200, id, INVALID_PARAMS, 'Invalid cursor') : { status: 200, body }
     }],
     ['tools/call', toolsCall],
+    // The same answer in both eras and for every caller: a legacy client may ask too.
+    ['server/discover', (_input, id) => ok(id, discover)],
     ['ping', (_input, id) => ok(id, '{}')],
     ['initialize', (_input, id, params) => {
       const wanted = params.protocolVersion
@@ -155,26 +188,77 @@ export function createDispatch (options: DispatchOptions): Dispatch {
     }]
   ])
 
-  async function answer (input: DispatchInput, message: JsonRpcRequest & { id: JsonRpcId }): Promise<Answer> {
+  async function answer (input: DispatchInput, message: JsonRpcRequest & { id: JsonRpcId }, modern = false): Promise<Answer> {
     const { id } = message
     const method = methods.get(message.method)
     if (method === undefined) return errorAnswer(200, id, METHOD_NOT_FOUND, `Method not found: ${clip(message.method)}`)
     try {
-      return await method(input, id, message.params ?? NO_PARAMS)
+      return await method(input, id, message.params ?? NO_PARAMS, modern)
     } catch (err) {
       return unexpected(input.log, err, id)
     }
   }
 
-  function badVersion (input: DispatchInput): Answer {
-    const header = String(input.protocolVersion)
-    return { status: 400, body: transportRefusal(`Unsupported MCP-Protocol-Version: ${clip(header, 40)} (supported: ${PROTOCOL_VERSIONS.join(', ')})`) }
+  /** -32022, in either era: what was asked for and every version we serve, for the client to pick from. */
+  function badVersion (id: JsonRpcId | null, era: Extract<Era, { era: 'unsupported' }>): Answer {
+    const where = era.source === 'header' ? 'MCP-Protocol-Version' : `params._meta["${META_PROTOCOL_VERSION}"]`
+    return errorAnswer(400, id, UNSUPPORTED_PROTOCOL_VERSION, `Unsupported ${where}: ${clip(era.requested, 40)} (supported: ${SUPPORTED_VERSIONS.join(', ')})`,
+      { supported: SUPPORTED_VERSIONS, requested: era.requested })
+  }
+
+  const mismatch = (id: JsonRpcId, message: string): Answer => errorAnswer(400, id, HEADER_MISMATCH, `Header mismatch: ${message}`)
+
+  /**
+   * A request of the modern revision, in the spec's order: `_meta` (-32602) → the mirrored
+   * headers (-32020) → the method (404) → the tool-call limit → the method itself. Results
+   * carry `resultType` and `serverInfo`; no state is kept between requests.
+   */
+  async function modern (input: DispatchInput, c: Classified): Promise<Answer | undefined> {
+    // Nothing the client sends without an id needs an answer (the revision defines none over HTTP).
+    if (c.kind !== 'request') return undefined
+    const { id, method } = c.message
+    const params = c.message.params ?? NO_PARAMS
+    const meta = params._meta
+    if (!isObject(meta)) {
+      return errorAnswer(400, id, INVALID_PARAMS, `Invalid params: protocol version ${MODERN_VERSION} requires params._meta with "${META_PROTOCOL_VERSION}" and "${META_CLIENT_CAPABILITIES}"`)
+    }
+    const missing = [META_PROTOCOL_VERSION, META_CLIENT_CAPABILITIES].filter(key => key === META_PROTOCOL_VERSION ? typeof meta[key] !== 'string' : !isObject(meta[key]))
+    if (missing.length > 0) return errorAnswer(400, id, INVALID_PARAMS, `Invalid params: params._meta must carry ${missing.map(k => `"${k}"`).join(' and ')}`)
+    const version = meta[META_PROTOCOL_VERSION] as string
+
+    const header = input.protocolVersion
+    if (header === undefined) return mismatch(id, `the MCP-Protocol-Version header is required; the body names ${clip(version, 40)}`)
+    if (header !== version) return mismatch(id, `MCP-Protocol-Version header value '${clip(header, 40)}' does not match body value '${clip(version, 40)}'`)
+    // Both name the modern revision now: one of them did, and they are equal.
+    if (input.mcpMethod === undefined) return mismatch(id, `the Mcp-Method header is required; the body names ${clip(method)}`)
+    if (input.mcpMethod !== method) return mismatch(id, `Mcp-Method header value '${clip(input.mcpMethod)}' does not match body value '${clip(method)}'`)
+    if (method === 'tools/call' && typeof params.name === 'string') {
+      if (input.mcpName === undefined) return mismatch(id, `the Mcp-Name header is required; the body names ${clip(params.name)}`)
+      const name = decodeHeaderValue(input.mcpName)
+      if (name === undefined) return mismatch(id, 'the Mcp-Name header holds a Base64 sentinel that does not decode')
+      if (name !== params.name) return mismatch(id, `Mcp-Name header value '${clip(name)}' does not match body value '${clip(params.name)}'`)
+    }
+
+    if (!MODERN_METHODS.has(method)) return errorAnswer(404, id, METHOD_NOT_FOUND, `Method not found: ${clip(method)}`)
+    if (method === 'tools/call') {
+      const limited = await overLimit(input, 1)
+      if (limited !== undefined) return limited
+    }
+    return await answer(input, c.message, true)
+  }
+
+  /** Whether a batch element claims the modern revision in its `_meta`, which has no batches. */
+  function claimsModern (message: unknown): boolean {
+    return isObject(message) && isObject(message.params) && metaVersion(message.params) === MODERN_VERSION
   }
 
   async function batch (input: DispatchInput, messages: unknown[]): Promise<Answer | undefined> {
     if (messages.length === 0) return errorAnswer(400, null, INVALID_REQUEST, 'an empty batch is not a JSON-RPC request')
+    if (input.protocolVersion === MODERN_VERSION || messages.some(claimsModern)) {
+      return errorAnswer(400, null, INVALID_REQUEST, `JSON-RPC batches are not supported in protocol version ${MODERN_VERSION}`)
+    }
     const version = requestVersion(input.protocolVersion)
-    if (version === undefined) return badVersion(input)
+    if (version === undefined) return badVersion(null, { era: 'unsupported', requested: String(input.protocolVersion), source: 'header' })
     if (!allowsBatches(version)) return errorAnswer(400, null, INVALID_REQUEST, `JSON-RPC batches are not supported in protocol version ${version}`)
     if (messages.length > MAX_BATCH_SIZE) {
       return errorAnswer(400, null, INVALID_REQUEST, `a batch holds at most ${MAX_BATCH_SIZE} messages; this one holds ${messages.length}`)
@@ -208,9 +292,15 @@ export function createDispatch (options: DispatchOptions): Dispatch {
     if (Array.isArray(body)) return await batch(input, body)
     const c = classify(body)
     if (c.kind === 'invalid') return errorAnswer(400, c.id, INVALID_REQUEST, `Invalid Request: ${c.reason}`)
-    if (c.kind !== 'request' || c.message.method !== 'initialize') {
-      if (requestVersion(input.protocolVersion) === undefined) return badVersion(input)
-    }
+    const named = c.kind === 'response' ? undefined : metaVersion(c.message.params)
+    const id = c.kind === 'request' ? c.message.id : null
+    // `initialize` is the legacy handshake: only a `_meta` naming the modern revision makes it
+    // a modern request (where it does not exist); its header was never asked of it.
+    const era = c.kind === 'request' && c.message.method === 'initialize'
+      ? (named === MODERN_VERSION ? { era: 'modern' as const } : undefined)
+      : requestEra(input.protocolVersion, named)
+    if (era?.era === 'unsupported') return badVersion(id, era)
+    if (era?.era === 'modern') return await modern(input, c)
     // Notifications and a client's responses get no answer.
     if (c.kind !== 'request') return undefined
     if (c.message.method === 'tools/call') {

@@ -56,19 +56,31 @@ function frame (id: JsonRpcId, resultJson: Buffer): Buffer {
  * kept too, within a fixed budget, and sent as they are; any other id is framed per request.
  */
 export class ToolListPages<T extends { descriptor: unknown }> {
-  private readonly pages = new WeakMap<readonly T[], CachedPage[]>()
+  /** Per visible list, its pages per set of extra members ('' for none: the legacy pages). */
+  private readonly pages = new WeakMap<readonly T[], Map<string, CachedPage[]>>()
   /** Pages holding framed answers, oldest first, and what they hold: the budget's ledger. */
   private readonly framedPages: CachedPage[] = []
   private framedBytes = 0
 
   constructor (private readonly pageSize = TOOLS_PAGE_SIZE) {}
 
-  /** The answer to request `id` for page `cursor` of `visible`; undefined for a cursor it does not have. */
-  answer (visible: readonly T[], cursor: string | undefined, id: JsonRpcId): Buffer | undefined {
-    let pages = this.pages.get(visible)
+  /**
+   * The answer to request `id` for page `cursor` of `visible`; undefined for a cursor it does
+   * not have. `members` (serialized, without braces: the modern revision's result type, cache
+   * hints and `_meta`) are added to every page's result and cached with it.
+   */
+  answer (visible: readonly T[], cursor: string | undefined, id: JsonRpcId, members = ''): Buffer | undefined {
+    let variants = this.pages.get(visible)
+    if (variants === undefined) {
+      variants = new Map()
+      this.pages.set(visible, variants)
+    }
+    let pages = variants.get(members)
     if (pages === undefined) {
-      pages = this.serialize(visible)
-      this.pages.set(visible, pages)
+      // A caller passes one of a few constant strings; never let it grow without bound.
+      if (variants.size >= 4) variants.clear()
+      pages = this.serialize(visible, members)
+      variants.set(members, pages)
     }
     let page: CachedPage | undefined
     if (cursor === undefined) page = pages[0]
@@ -101,12 +113,13 @@ export class ToolListPages<T extends { descriptor: unknown }> {
     }
   }
 
-  private serialize (visible: readonly T[]): CachedPage[] {
+  private serialize (visible: readonly T[], members: string): CachedPage[] {
     const pages: CachedPage[] = []
     const count = Math.max(1, Math.ceil(visible.length / this.pageSize))
     for (let i = 0; i < count; i++) {
       const tools = visible.slice(i * this.pageSize, (i + 1) * this.pageSize).map(t => t.descriptor)
-      pages.push({ json: Buffer.from(asciiJson(i + 1 < count ? { tools, nextCursor: encodeToolsCursor(i + 1) } : { tools })) })
+      const json = asciiJson(i + 1 < count ? { tools, nextCursor: encodeToolsCursor(i + 1) } : { tools })
+      pages.push({ json: Buffer.from(members === '' ? json : `${json.slice(0, -1)},${members}}`) })
     }
     return pages
   }

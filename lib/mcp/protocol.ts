@@ -3,12 +3,24 @@
  * what a valid message looks like, and the bodies of refusals. No Fastify here.
  */
 
-/** Newest first; `initialize` echoes one of these, else answers with the first. */
+/**
+ * The legacy revisions (an `initialize` handshake), newest first; `initialize` echoes one of
+ * these, else answers with the first. It never answers the modern revision, which has no
+ * handshake.
+ */
 export const PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'] as const
 export type ProtocolVersion = typeof PROTOCOL_VERSIONS[number]
 export const LATEST_VERSION: ProtocolVersion = PROTOCOL_VERSIONS[0]
 /** What a request without `MCP-Protocol-Version` is taken to speak (the transport's rule). */
 export const DEFAULT_VERSION: ProtocolVersion = '2025-03-26'
+
+/**
+ * The modern revision: no handshake, no session; every request names its version and the
+ * client's capabilities in `params._meta`, and the HTTP headers mirror the body.
+ */
+export const MODERN_VERSION = '2026-07-28'
+/** Every version this endpoint serves, newest first: `server/discover` and -32022 list them. */
+export const SUPPORTED_VERSIONS: readonly string[] = [MODERN_VERSION, ...PROTOCOL_VERSIONS]
 
 const SUPPORTED: ReadonlySet<string> = new Set(PROTOCOL_VERSIONS)
 /** Versions that still allow JSON-RPC batches (removed in 2025-06-18). */
@@ -32,6 +44,66 @@ export function requestVersion (header: string | undefined): ProtocolVersion | u
   return isSupportedVersion(header) ? header : undefined
 }
 
+/** The reserved `_meta` keys of the modern revision. */
+export const META_PROTOCOL_VERSION = 'io.modelcontextprotocol/protocolVersion'
+export const META_CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities'
+export const META_SERVER_INFO = 'io.modelcontextprotocol/serverInfo'
+
+/**
+ * Which rules a request is answered by:
+ * - `legacy`: the handshake revisions, at the version its header names (or the default);
+ * - `modern`: 2026-07-28, named by the header or by `_meta` (the rest is checked later,
+ *   so a disagreement between them is a -32020, not a guess);
+ * - `unsupported`: a version nobody here speaks, and where it was named (-32022).
+ */
+export type Era =
+  | { era: 'legacy', version: ProtocolVersion }
+  | { era: 'modern' }
+  | { era: 'unsupported', requested: string, source: 'header' | 'meta' }
+
+/** The version a message's `params._meta` names, when it names one as a string. */
+export function metaVersion (params: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  const meta = params?._meta
+  if (meta === null || typeof meta !== 'object') return undefined
+  const version = (meta as Record<string, unknown>)[META_PROTOCOL_VERSION]
+  return typeof version === 'string' ? version : undefined
+}
+
+/**
+ * The era of a request from its `MCP-Protocol-Version` header and its `_meta` version.
+ * Either naming the modern revision makes it modern; otherwise a version we do not speak
+ * in either place is unsupported; otherwise it is legacy, at the header's version.
+ */
+export function requestEra (header: string | undefined, named: string | undefined): Era {
+  if (header === MODERN_VERSION || named === MODERN_VERSION) return { era: 'modern' }
+  if (header !== undefined && !isSupportedVersion(header)) return { era: 'unsupported', requested: header, source: 'header' }
+  if (named !== undefined && !isSupportedVersion(named)) return { era: 'unsupported', requested: named, source: 'meta' }
+  return { era: 'legacy', version: header ?? DEFAULT_VERSION }
+}
+
+const SENTINEL_START = '=?base64?'
+const SENTINEL_END = '?='
+/** Canonical, padded Base64 (RFC 4648 §4): the only payload the sentinel form may carry. */
+const CANONICAL_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * A mirrored header's value (`Mcp-Name`) as the body would hold it: optional whitespace
+ * around it dropped, the `=?base64?…?=` sentinel form decoded (its payload must be
+ * canonical Base64 of valid UTF-8). Undefined for a sentinel that does not decode.
+ */
+export function decodeHeaderValue (raw: string): string | undefined {
+  const value = raw.replace(/^[ \t]+|[ \t]+$/g, '')
+  if (!value.startsWith(SENTINEL_START) || !value.endsWith(SENTINEL_END) || value.length < SENTINEL_START.length + SENTINEL_END.length) return value
+  const payload = value.slice(SENTINEL_START.length, value.length - SENTINEL_END.length)
+  if (!CANONICAL_BASE64.test(payload)) return undefined
+  try {
+    return utf8.decode(Buffer.from(payload, 'base64'))
+  } catch {
+    return undefined
+  }
+}
+
 /** The most messages one batch may hold: each may be a slow write, and a batch runs in order. */
 export const MAX_BATCH_SIZE = 20
 
@@ -42,6 +114,10 @@ export const INVALID_PARAMS = -32602
 export const INTERNAL_ERROR = -32603
 /** Not authenticated, or not allowed (insufficient scope): the MCP servers' customary code. */
 export const UNAUTHORIZED = -32001
+/** A mirrored HTTP header is missing or disagrees with the body (2026-07-28, HTTP 400). */
+export const HEADER_MISMATCH = -32020
+/** A protocol version we do not speak, in either era; `data` lists what we do (HTTP 400). */
+export const UNSUPPORTED_PROTOCOL_VERSION = -32022
 
 export type JsonRpcId = string | number
 

@@ -45,9 +45,9 @@ export interface ToolRegistry {
   /**
    * The whole `tools/list` answer to request `id` (`{"jsonrpc":"2.0","id":…,"result":{"tools":
    * […],"nextCursor"?}}`, UTF-8) for these scopes and cursor; undefined when the cursor is not
-   * one we gave out.
+   * one we gave out. `members` (serialized) are added to the result, and cached with the page.
    */
-  listAnswer: (scopes: ReadonlySet<string> | null, cursor: string | undefined, id: string | number) => Buffer | undefined
+  listAnswer: (scopes: ReadonlySet<string> | null, cursor: string | undefined, id: string | number, members?: string) => Buffer | undefined
 }
 
 /** Calls a tool as `principal`: scope, arguments, handler, audit, metrics (lib/mcp/call.ts). */
@@ -168,7 +168,7 @@ export function createRegistry (tools: RegisteredTool[]): ToolRegistry {
     scopes,
     get: (name) => byName.get(name),
     visibleTo,
-    listAnswer: (granted, cursor, id) => pages.answer(visibleTo(granted), cursor, id)
+    listAnswer: (granted, cursor, id, members) => pages.answer(visibleTo(granted), cursor, id, members)
   }
 }
 

@@ -1,9 +1,9 @@
 // The benchmark harness's pure pieces. Nothing here is timed: the numbers are made up.
 import { test } from 'tap'
-import { fmt, markdownTable, median, parseProcStat, parseProcStatus, ratio, renderSvg, summarize, verdict, wrap, type RunSample } from '../../bench/stats.js'
+import { compareTwins, fmt, markdownTable, median, parseProcStat, parseProcStatus, ratio, renderSvg, summarize, TWIN_NOISE, verdict, wrap, type RunSample } from '../../bench/stats.js'
 import { benchSettings, selectScenarios, SCENARIOS } from '../../bench/config.js'
 import { constantReply, startBaseline } from '../../bench/baseline.js'
-import { basic, jsonRpc, mcpHeaders, tokenRequestBody } from '../../bench/requests.js'
+import { basic, jsonRpc, mcpHeaders, modernRequest, MODERN_PROTOCOL_VERSION, tokenRequestBody } from '../../bench/requests.js'
 import { resultsMarkdown } from '../../bench/report.js'
 
 function sample (rps: number, p99 = 5, unexpected = 0, cpuUs: number | null = null): RunSample {
@@ -191,4 +191,47 @@ test('the README table comes from results.json', async (t) => {
   t.match(md, /160 MiB on SQLite\./)
   t.match(md, /9\.5 hashes\/s one at a time, 18\.2\/s with 4 in flight/)
   t.match(md, /Not run: 4pg/)
+})
+
+test('the 2026-07-28 twins: same targets as 1 and 3, run right after them, compared within the noise', async (t) => {
+  const ids = SCENARIOS.map(s => s.id)
+  for (const [modern, legacy] of [['1m', '1'], ['3m', '3']]) {
+    const m = SCENARIOS.find(s => s.id === modern)
+    const l = SCENARIOS.find(s => s.id === legacy)
+    t.equal(m?.target.twin, legacy, `${modern} is the twin of ${legacy}`)
+    t.same({ ...m?.target, twin: undefined }, { ...l?.target, twin: undefined }, `${modern} has ${legacy}'s target`)
+    t.equal(ids.indexOf(modern), ids.indexOf(legacy) + 1, `${modern} runs right after ${legacy}`)
+  }
+  const legacy = summarize({ id: '1', title: 'tools/list', target: { ratio: 0.8 } }, [sample(900)], [sample(1000)])
+  const close = summarize({ id: '1m', title: 'tools/list, modern', target: { ratio: 0.8, twin: '1' } }, [sample(860)], [sample(1000)])
+  const slow = summarize({ id: '3m', title: 'call, modern', target: { ratio: 0.5, twin: '3' } }, [sample(600)], [sample(1000)])
+  const three = summarize({ id: '3', title: 'call', target: { ratio: 0.5 } }, [sample(700)], [sample(1000)])
+  const alone = summarize({ id: '9m', title: 'twin not run', target: { ratio: 0.5, twin: '9' } }, [sample(600)], [sample(1000)])
+  const [l1, m1, m3, l3, a] = compareTwins([legacy, close, slow, three, alone])
+  t.equal(l1.twinRatio, undefined, 'a scenario without a twin is left as it was')
+  t.equal(m1.pass, true)
+  t.ok(Math.abs((m1.twinRatio ?? 0) - 0.86 / 0.9) < 1e-9, 'ratio of the baseline ratios')
+  t.equal(m3.pass, false, `below ${TWIN_NOISE} of its twin is a miss, whatever its own target says`)
+  t.match(m3.misses, [/0\.86 of 3 < 0\.9/])
+  t.equal(l3.pass, true)
+  t.equal(a.twinRatio, undefined, 'a twin that did not run decides nothing')
+  t.equal(a.pass, true)
+  const table = markdownTable({ rps: 1000, p50: 1, p99: 3 }, [m1, m3])
+  t.match(table, /\| 1m \| tools\/list, modern \| 860 \| 2 \| 5 \| 0\.86 \(0\.96 of 1\) \| ≥ 0\.80, ≥ 0\.90 of 1 \|/)
+})
+
+test('a 2026-07-28 request as the SDK v2 client sends it', async (t) => {
+  const list = modernRequest('tools/list', {}, 'Bearer x')
+  t.match(list.headers, { 'mcp-protocol-version': MODERN_PROTOCOL_VERSION, 'mcp-method': 'tools/list', authorization: 'Bearer x', 'content-type': 'application/json' })
+  t.equal(list.headers['mcp-name'], undefined, 'Mcp-Name only on a call')
+  t.same(JSON.parse(list.body), {
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'tools/list',
+    params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {}, 'io.modelcontextprotocol/clientInfo': { name: 'iam-mcp-bench', version: '1.0.0' } } }
+  })
+  const call = modernRequest('tools/call', { name: 'get_applications', arguments: { limit: 10 } })
+  t.equal(call.headers['mcp-name'], 'get_applications')
+  t.equal(call.headers.authorization, undefined)
+  t.match(JSON.parse(call.body).params, { name: 'get_applications', arguments: { limit: 10 }, _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' } })
 })

@@ -106,3 +106,56 @@ test('tool calls: counted first, then framed by outcome', async (t) => {
   await dispatch(input({ jsonrpc: '2.0', id: 1, method: 'ping' }, { countToolCalls: async (calls) => { counted.push(calls); return undefined } }))
   t.same(counted, [], 'other methods are not counted')
 })
+
+const MODERN_META = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} }
+const SERVER_META = { 'io.modelcontextprotocol/serverInfo': { name: 'iam-mcp', title: 'IAM MCP', version: '9.9.9' } }
+
+/** A modern request and the headers a conforming client mirrors from it. */
+function modernInput (method: string, params: Record<string, unknown> = {}, more: Partial<DispatchInput> = {}): DispatchInput {
+  const name = typeof params.name === 'string' ? { mcpName: params.name } : {}
+  return input({ jsonrpc: '2.0', id: 1, method, params: { _meta: MODERN_META, ...params } }, { protocolVersion: '2026-07-28', mcpMethod: method, ...name, ...more })
+}
+
+test('the modern era: results carry resultType and serverInfo; tools/list pages get the hints as members', async (t) => {
+  const members: Array<string | undefined> = []
+  const dispatch = dispatcher(async () => ({ kind: 'result', result: { content: [] }, json: '{"content":[]}' }), {
+    listAnswer: (_scopes, _cursor, id, extra) => {
+      members.push(extra)
+      return Buffer.from(`{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":{"tools":[]${extra === undefined ? '' : `,${extra}`}}}`)
+    }
+  })
+  const list = JSON.parse(String((await dispatch(modernInput('tools/list')))?.body))
+  t.same(list.result, { tools: [], resultType: 'complete', ttlMs: list.result.ttlMs, cacheScope: 'private', _meta: SERVER_META })
+  await dispatch(input({ jsonrpc: '2.0', id: 1, method: 'tools/list' }))
+  t.same(members.map(m => m === undefined), [false, true], 'legacy pages get no members')
+
+  const call = await dispatch(modernInput('tools/call', { name: 'x', arguments: {} }))
+  t.same(JSON.parse(String(call?.body)), { jsonrpc: '2.0', id: 1, result: { content: [], resultType: 'complete', _meta: SERVER_META } })
+  const legacyCall = await dispatch(input(call1('x')))
+  t.equal(legacyCall?.body, '{"jsonrpc":"2.0","id":1,"result":{"content":[]}}')
+
+  const discover = JSON.parse(String((await dispatch(modernInput('server/discover')))?.body))
+  t.same(discover.result.capabilities, { tools: { listChanged: false }, extensions: {} })
+  t.equal(discover.result.cacheScope, 'public')
+  t.same(discover.result._meta, SERVER_META)
+  const withExtension = dispatcher(undefined, { extensions: [{ id: 'io.modelcontextprotocol/example', settings: {} }] })
+  t.same(JSON.parse(String((await withExtension(modernInput('server/discover')))?.body)).result.capabilities.extensions, { 'io.modelcontextprotocol/example': {} }, 'extensions come from one list')
+})
+
+const call1 = (name: string): unknown => ({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: {} } })
+
+test('the modern era: refusals in order, -32602 → -32020 → 404 → 429', async (t) => {
+  const counted: number[] = []
+  const dispatch = dispatcher(undefined)
+  const code = async (i: DispatchInput): Promise<[number | undefined, number | undefined]> => {
+    const a = await dispatch(i)
+    return [a?.status, JSON.parse(String(a?.body)).error?.code]
+  }
+  t.same(await code(input({ jsonrpc: '2.0', id: 1, method: 'nope' }, { protocolVersion: '2026-07-28', mcpMethod: 'other' })), [400, -32602], '_meta before headers')
+  t.same(await code(modernInput('nope', {}, { mcpMethod: 'other' })), [400, -32020], 'headers before the method')
+  t.same(await code(modernInput('nope')), [404, -32601])
+  t.same(await code(modernInput('tools/call', { name: 'a' }, { mcpName: 'b' })), [400, -32020])
+  t.same(await code(modernInput('tools/call', { name: 'a' }, { countToolCalls: async (n) => { counted.push(n); return 3 } })), [429, -32600])
+  t.same(counted, [1])
+  t.same(await code(modernInput('ping', {}, { countToolCalls: async () => 3 })), [404, -32601], 'only what exists is counted')
+})

@@ -119,7 +119,9 @@ test('which refusal wins: Host/Origin → 415 → 413 → -32700 → 401 → -32
   t.equal(shape.json().id, 3)
   const version = await rpc(app, LIST, { headers: { 'mcp-protocol-version': '1999-01-01' } })
   t.equal(version.statusCode, 400)
-  t.match(version.json(), refusal(/Unsupported MCP-Protocol-Version/))
+  // UnsupportedProtocolVersionError (-32022) in either era, with what a client can retry with.
+  t.same(version.json(), { jsonrpc: '2.0', id: 2, error: { code: -32022, message: version.json().error.message, data: { supported: ['2026-07-28', '2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'], requested: '1999-01-01' } } })
+  t.match(version.json().error.message, /Unsupported MCP-Protocol-Version/)
 })
 
 test('credentials: 401 with the contract body and challenge', async (t) => {

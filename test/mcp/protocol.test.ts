@@ -1,7 +1,7 @@
 import { test } from 'tap'
 import fc from 'fast-check'
 import {
-  acceptsJson, allowsBatches, classify, errorBody, isJsonContentType, isSupportedVersion, resultBody, transportRefusal
+  acceptsJson, allowsBatches, classify, decodeHeaderValue, errorBody, isJsonContentType, isSupportedVersion, requestEra, resultBody, transportRefusal
 } from '../../lib/mcp/protocol.js'
 import { ToolListPages, asciiJson, decodeToolsCursor, encodeToolsCursor } from '../../lib/mcp/list.js'
 
@@ -124,4 +124,26 @@ test('tools/list answers: any id framed exactly; small integer ids kept whole, w
   t.same(again, first, 'and made again, the same bytes')
   const last = pages.answer(lists[19], undefined, 0)
   t.equal(pages.answer(lists[19], undefined, 0), last, 'recent lists keep theirs')
+})
+
+test('eras: the modern revision named by the header or _meta; unsupported versions and where they were named', async (t) => {
+  t.same(requestEra(undefined, undefined), { era: 'legacy', version: '2025-03-26' })
+  t.same(requestEra('2025-06-18', undefined), { era: 'legacy', version: '2025-06-18' })
+  t.same(requestEra('2026-07-28', undefined), { era: 'modern' })
+  t.same(requestEra(undefined, '2026-07-28'), { era: 'modern' })
+  t.same(requestEra('2030-01-01', '2026-07-28'), { era: 'modern' }, 'a disagreement is the modern checks\' to answer')
+  t.same(requestEra('2030-01-01', undefined), { era: 'unsupported', requested: '2030-01-01', source: 'header' })
+  t.same(requestEra('2025-11-25', 'v9'), { era: 'unsupported', requested: 'v9', source: 'meta' })
+})
+
+test('mirrored header values: whitespace trimmed, the Base64 sentinel decoded, bad sentinels refused', async (t) => {
+  t.equal(decodeHeaderValue('echo'), 'echo')
+  t.equal(decodeHeaderValue(' \techo  '), 'echo')
+  t.equal(decodeHeaderValue('=?base64?SGVsbG8sIOS4lueVjA==?='), 'Hello, 世界')
+  t.equal(decodeHeaderValue('=?base64?PT9iYXNlNjQ/bGl0ZXJhbD89?='), '=?base64?literal?=')
+  t.equal(decodeHeaderValue('=?base64??='), '')
+  t.equal(decodeHeaderValue('=?base64?SGVsbG8?='), undefined, 'no padding')
+  t.equal(decodeHeaderValue('=?base64?SGV%%G8=?='), undefined, 'not Base64')
+  t.equal(decodeHeaderValue('=?base64?/w==?='), undefined, 'not UTF-8')
+  t.equal(decodeHeaderValue('=?BASE64?SGk=?='), '=?BASE64?SGk=?=', 'the markers are case-sensitive: a literal')
 })

@@ -96,7 +96,7 @@ test('the official SDK client over a listening server', async (t) => {
     t.equal((await json(unknown)).result?.protocolVersion, '2025-11-25', 'an unknown version is answered with the latest')
     const badHeader = await post(base, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { 'mcp-protocol-version': '2030-01-01' })
     t.equal(badHeader.status, 400)
-    t.equal((await json(badHeader)).error?.code, -32600)
+    t.equal((await json(badHeader)).error?.code, -32022, 'UnsupportedProtocolVersionError, which lists what we serve')
   })
 
   t.test('over HTTP: GET 405, notifications 202, batches per version, 415, -32700, -32600', async (t) => {

@@ -47,7 +47,7 @@ test('hostile JSON-RPC messages to /api/mcp', async (t) => {
     { name: 'batch of 500 mixed messages', body: JSON.stringify(Array.from({ length: 500 }, (_, i) => i % 3 === 0 ? { jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'get_users', arguments: { filter: HOSTILE[i % HOSTILE.length] } } } : i % 3 === 1 ? { id: i } : 'x')), headers: { 'mcp-protocol-version': '2025-03-26' }, status: [200, 400] },
     { name: 'body just over the limit', body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad: 'x'.repeat(BODY_LIMIT) } }), status: 413, code: -32600 },
     { name: 'huge body (4 MiB)', body: 'x'.repeat(4 * 1024 * 1024), status: 413, code: -32600 },
-    { name: 'unknown protocol version', body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}', headers: { 'mcp-protocol-version': "2025-06-18'; drop table users" }, status: 400, code: -32600 }
+    { name: 'unknown protocol version', body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}', headers: { 'mcp-protocol-version': "2025-06-18'; drop table users" }, status: 400, code: -32022 }
   ]
 
   for (const c of table) {

@@ -11,13 +11,27 @@ import { JSON_TYPE, createMcpPost } from './post.js'
  */
 const McpHeaders = Type.Object({
   'mcp-protocol-version': Type.Optional(Type.String()),
+  'mcp-method': Type.Optional(Type.String()),
+  'mcp-name': Type.Optional(Type.String()),
   'content-type': Type.Optional(Type.String()),
   accept: Type.Optional(Type.String()),
   origin: Type.Optional(Type.String())
 })
 
 const ALLOW = 'POST'
-const CORS_ALLOW_HEADERS = 'Authorization, Content-Type, MCP-Protocol-Version, Mcp-Session-Id, Last-Event-ID'
+const CORS_ALLOW_HEADERS = 'Authorization, Content-Type, MCP-Protocol-Version, Mcp-Method, Mcp-Name, Mcp-Session-Id, Last-Event-ID'
+/** A tool parameter mirrored into a header (`Mcp-Param-{Name}`): a name we cannot list ahead. */
+const PARAM_HEADER = /^mcp-param-[!#$%&'*+.^_`|~0-9a-z-]{1,64}$/i
+
+/**
+ * The headers a preflight may allow: the fixed list, and the `Mcp-Param-*` names it asks
+ * for (CORS has no wildcard for a prefix, so those are echoed, and only those).
+ */
+function allowHeaders (requested: string | undefined): string {
+  if (requested === undefined || !/mcp-param-/i.test(requested)) return CORS_ALLOW_HEADERS
+  const params = requested.split(',').map(h => h.trim()).filter(h => PARAM_HEADER.test(h)).slice(0, 32)
+  return params.length === 0 ? CORS_ALLOW_HEADERS : `${CORS_ALLOW_HEADERS}, ${params.join(', ')}`
+}
 const CORS_EXPOSE_HEADERS = 'WWW-Authenticate, Mcp-Session-Id'
 
 function refuse (reply: FastifyReply, status: number, message: string): FastifyReply {
@@ -113,7 +127,8 @@ const mcp: FastifyPluginAsyncTypebox = async function (fastify) {
     reply.header('allow', `${ALLOW}, OPTIONS`)
     if (request.headers.origin !== undefined) {
       reply.header('access-control-allow-methods', ALLOW)
-        .header('access-control-allow-headers', CORS_ALLOW_HEADERS)
+        .header('access-control-allow-headers', allowHeaders(request.headers['access-control-request-headers']))
+        .header('vary', 'Origin, Access-Control-Request-Headers')
         .header('access-control-max-age', '600')
     }
     return reply.code(204).send()

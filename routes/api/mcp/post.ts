@@ -80,8 +80,10 @@ export function createMcpPost (fastify: FastifyInstance): (request: FastifyReque
     const answer = await dispatch({
       body,
       principal,
-      // A string or absent: the route's header schema has checked it.
+      // Strings or absent: the route's header schema has checked them.
       protocolVersion: request.headers['mcp-protocol-version'] as string | undefined,
+      mcpMethod: request.headers['mcp-method'] as string | undefined,
+      mcpName: request.headers['mcp-name'] as string | undefined,
       publicBase: fastify.publicBase(request),
       countToolCalls: (calls) => fastify.limits.toolCalls(request, `${principal.kind}:${principal.id}`, calls),
       log: request.log
