@@ -261,6 +261,35 @@ migrations['0004_user_name_skeletons'] = {
   }
 }
 
+migrations['0005_client_kinds'] = {
+  // Clients the 2026 way: metadata-document clients, private_key_jwt keys, DPoP binding, and a
+  // table of one-time values (assertion and proof `jti`s) that every instance checks.
+  async up (db: Kysely<any>) {
+    await db.schema.alterTable('applications').addColumn('application_type', 'text', c => c.notNull().defaultTo('web')).execute()
+    await db.schema.alterTable('applications').addColumn('jwks', 'text').execute()
+    await db.schema.alterTable('applications').addColumn('jwks_uri', 'text').execute()
+    await db.schema.alterTable('applications').addColumn('dpop_bound_access_tokens', 'integer', c => c.notNull().defaultTo(0)).execute()
+    await db.schema.alterTable('applications').addColumn('is_metadata_document', 'integer', c => c.notNull().defaultTo(0)).execute()
+    await db.schema.alterTable('applications').addColumn('metadata_expires_at', 'bigint').execute()
+    // A public client's refresh token bound to a DPoP key: its JWK thumbprint.
+    await db.schema.alterTable('tokens').addColumn('jkt', 'text').execute()
+    await db.schema.createTable('used_values')
+      .addColumn('kind', 'text', c => c.notNull())
+      .addColumn('value', 'text', c => c.notNull())
+      .addColumn('expires_at', 'bigint', c => c.notNull())
+      .addPrimaryKeyConstraint('used_values_pk', ['kind', 'value'])
+      .execute()
+    await db.schema.createIndex('used_values_expires').on('used_values').column('expires_at').execute()
+  },
+  async down (db: Kysely<any>) {
+    await db.schema.dropTable('used_values').execute()
+    await db.schema.alterTable('tokens').dropColumn('jkt').execute()
+    for (const column of ['metadata_expires_at', 'is_metadata_document', 'dpop_bound_access_tokens', 'jwks_uri', 'jwks', 'application_type']) {
+      await db.schema.alterTable('applications').dropColumn(column).execute()
+    }
+  }
+}
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations () {
     return migrations

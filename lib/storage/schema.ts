@@ -12,6 +12,7 @@ import type { ConsentRow } from './repositories/consents.schema.js'
 import type { SettingRow } from './repositories/settings.schema.js'
 import type { ChangeRow } from './changes.schema.js'
 import type { LoginFailureRow } from './repositories/login-failures.schema.js'
+import type { UsedValueRow } from './repositories/used-values.schema.js'
 
 /**
  * Tables as Kysely sees them, each row type declared beside its repository (in
@@ -36,4 +37,5 @@ export interface Database {
   settings: SettingRow
   changes: ChangeRow
   login_failures: LoginFailureRow
+  used_values: UsedValueRow
 }

@@ -16,6 +16,7 @@ import { SigningKeyRepository } from './repositories/signing-keys.js'
 import { AuditRepository } from './repositories/audit.js'
 import { SettingRepository } from './repositories/settings.js'
 import { LoginFailureRepository } from './repositories/login-failures.js'
+import { UsedValueRepository } from './repositories/used-values.js'
 import { randomToken } from '../crypto.js'
 
 export { nameKey } from './name-key.js'
@@ -47,6 +48,7 @@ export class Store {
   readonly audit: AuditRepository
   readonly settings: SettingRepository
   readonly loginFailures: LoginFailureRepository
+  readonly usedValues: UsedValueRepository
 
   /** See StorageContext: `durable` resolves once earlier commits are on stable storage. */
   constructor (db: DB, engine: Engine, durable?: () => Promise<void>) {
@@ -64,6 +66,7 @@ export class Store {
     this.audit = new AuditRepository(context)
     this.settings = new SettingRepository(context)
     this.loginFailures = new LoginFailureRepository(context)
+    this.usedValues = new UsedValueRepository(context)
   }
 
   get db (): DB { return this.context.db }

@@ -204,6 +204,36 @@ async function repositorySuite (t: Test, url: () => Promise<string>): Promise<vo
     await store.loginFailures.reset('built-in/x')
     t.equal(await store.loginFailures.lockedUntil('built-in/x'), 0)
   })
+
+  await t.test('one-time values: claimed once per kind, at once too; purged in bounded batches', async (t) => {
+    const soon = Date.now() + 60_000
+    const claims = await Promise.all([1, 2, 3, 4].map(() => store.usedValues.claim('dpop', 'jti-1', soon)))
+    t.same(claims.filter(Boolean).length, 1, 'exactly one of four concurrent claims wins')
+    t.equal(await store.usedValues.claim('client_assertion', 'jti-1', soon), true, 'another kind is another value')
+    t.equal(await store.usedValues.claim('dpop', 'jti-1', soon), false, 'a replay later is refused too')
+    for (let i = 0; i < 5; i++) await store.usedValues.claim('dpop', `old-${i}`, Date.now() - 1000)
+    t.equal(await store.usedValues.purgeExpired(Date.now(), 3), 3, 'at most the limit per call')
+    t.equal(await store.usedValues.purgeExpired(Date.now(), 3), 2)
+    t.equal(await store.usedValues.purgeExpired(Date.now(), 3), 0)
+    t.equal(await store.usedValues.claim('dpop', 'jti-1', soon), false, 'live values are kept')
+    t.equal(await store.usedValues.claim('dpop', 'old-0', soon), true, 'a purged value may be seen again (it would be refused for its age)')
+  })
+
+  await t.test('applications: the 2026 client fields round-trip; a secretless method drops the secret', async (t) => {
+    const jwks = { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'k1' }] }
+    const { application, clientSecret } = await store.applications.create({ owner: 'built-in', name: 'pkjwt-app', tokenEndpointAuthMethod: 'private_key_jwt', jwks, applicationType: 'native', dpopBoundAccessTokens: true })
+    t.equal(clientSecret, undefined, 'private_key_jwt clients get no secret')
+    t.same(application.jwks, jwks)
+    t.equal(application.applicationType, 'native')
+    t.equal(application.dpopBoundAccessTokens, true)
+    t.equal(application.isMetadataDocument, false)
+    await rejectsWith(t, store.applications.rotateSecret(application.id), 'invalid', /private_key_jwt/)
+    const { application: basic, clientSecret: secret } = await store.applications.create({ owner: 'built-in', name: 'basic-app' })
+    t.ok(await store.applications.authenticate(basic.clientId, secret ?? ''))
+    const moved = await store.applications.update(basic.id, { tokenEndpointAuthMethod: 'private_key_jwt', jwksUri: 'https://keys.example/jwks', jwks: null })
+    t.equal(moved.jwksUri, 'https://keys.example/jwks')
+    t.equal(await store.applications.authenticate(basic.clientId, secret ?? ''), undefined, 'the old secret stops working')
+  })
 }
 
 test('SQLite: repositories', async (t) => {

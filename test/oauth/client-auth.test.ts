@@ -2,7 +2,7 @@ import { test } from 'tap'
 import { authenticateClient, authorizationScheme, claimedClientId, type ClientAuthServices } from '../../lib/oauth/client-auth.js'
 import type { Application } from '../../lib/storage/models.js'
 
-const app = (clientId: string, over: Partial<Application> = {}): Application => ({ id: `acme/${clientId}`, owner: 'acme', name: clientId, displayName: clientId, clientId, tokenEndpointAuthMethod: 'client_secret_basic', redirectUris: [], grantTypes: ['client_credentials'], scopes: [], isDisabled: false, isDynamic: false, createdTime: '', updatedTime: '', ...over })
+const app = (clientId: string, over: Partial<Application> = {}): Application => ({ id: `acme/${clientId}`, owner: 'acme', name: clientId, displayName: clientId, clientId, tokenEndpointAuthMethod: 'client_secret_basic', redirectUris: [], grantTypes: ['client_credentials'], scopes: [], isDisabled: false, isDynamic: false, isMetadataDocument: false, applicationType: 'web', jwks: null, jwksUri: null, dpopBoundAccessTokens: false, metadataExpiresAt: null, createdTime: '', updatedTime: '', ...over })
 const basic = (id: string, secret: string): string => 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64')
 
 /** Client authentication is plain lib: the auth-state lookups it needs are all it is given. */

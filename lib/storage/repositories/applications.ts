@@ -16,16 +16,26 @@ export interface ApplicationInput {
   clientId?: string
   /** Given for the bootstrap application; generated otherwise. Ignored for public clients. */
   clientSecret?: string
-  tokenEndpointAuthMethod?: 'none' | 'client_secret_basic' | 'client_secret_post'
+  tokenEndpointAuthMethod?: 'none' | 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
   redirectUris?: string[]
   grantTypes?: string[]
   scopes?: string[]
   isDisabled?: boolean
   isDynamic?: boolean
+  isMetadataDocument?: boolean
+  applicationType?: 'web' | 'native'
+  jwks?: { keys: Array<Record<string, unknown>> } | null
+  jwksUri?: string | null
+  dpopBoundAccessTokens?: boolean
+  metadataExpiresAt?: number | null
   registrationToken?: string
 }
 
-export type ApplicationPatch = Partial<Pick<ApplicationInput, 'displayName' | 'redirectUris' | 'grantTypes' | 'scopes' | 'isDisabled' | 'tokenEndpointAuthMethod'>>
+export type ApplicationPatch = Partial<Pick<ApplicationInput, 'displayName' | 'redirectUris' | 'grantTypes' | 'scopes' | 'isDisabled' | 'tokenEndpointAuthMethod' |
+'applicationType' | 'jwks' | 'jwksUri' | 'dpopBoundAccessTokens' | 'metadataExpiresAt'>>
+
+/** Methods whose client holds no shared secret. */
+const SECRETLESS = new Set(['none', 'private_key_jwt'])
 
 export class ApplicationRepository {
   constructor (private readonly context: StorageContext, private readonly organizations: OrganizationRepository) {}
@@ -60,7 +70,7 @@ export class ApplicationRepository {
   async create (input: ApplicationInput): Promise<{ application: Application, clientSecret?: string }> {
     const now = Date.now()
     const method = input.tokenEndpointAuthMethod ?? 'client_secret_basic'
-    const clientSecret = method === 'none' ? undefined : (input.clientSecret ?? randomToken(32))
+    const clientSecret = SECRETLESS.has(method) ? undefined : (input.clientSecret ?? randomToken(32))
     const row: ApplicationRow = {
       id: entityId(input.owner, input.name),
       owner: input.owner,
@@ -75,6 +85,12 @@ export class ApplicationRepository {
       is_disabled: bool(input.isDisabled, false),
       is_dynamic: bool(input.isDynamic, false),
       registration_token_digest: input.registrationToken === undefined ? null : this.context.digest(input.registrationToken),
+      application_type: input.applicationType ?? 'web',
+      jwks: input.jwks == null ? null : json(input.jwks),
+      jwks_uri: input.jwksUri ?? null,
+      dpop_bound_access_tokens: bool(input.dpopBoundAccessTokens, false),
+      is_metadata_document: bool(input.isMetadataDocument, false),
+      metadata_expires_at: input.metadataExpiresAt ?? null,
       created_at: now,
       updated_at: now
     }
@@ -91,7 +107,16 @@ export class ApplicationRepository {
     if (patch.grantTypes !== undefined) values.grant_types = json(patch.grantTypes)
     if (patch.scopes !== undefined) values.scopes = json(patch.scopes)
     if (patch.isDisabled !== undefined) values.is_disabled = patch.isDisabled ? 1 : 0
-    if (patch.tokenEndpointAuthMethod !== undefined) values.token_endpoint_auth_method = patch.tokenEndpointAuthMethod
+    if (patch.tokenEndpointAuthMethod !== undefined) {
+      values.token_endpoint_auth_method = patch.tokenEndpointAuthMethod
+      // A client that stops using a shared secret must not keep one that still works.
+      if (SECRETLESS.has(patch.tokenEndpointAuthMethod)) values.client_secret_digest = null
+    }
+    if (patch.applicationType !== undefined) values.application_type = patch.applicationType
+    if (patch.jwks !== undefined) values.jwks = patch.jwks === null ? null : json(patch.jwks)
+    if (patch.jwksUri !== undefined) values.jwks_uri = patch.jwksUri
+    if (patch.dpopBoundAccessTokens !== undefined) values.dpop_bound_access_tokens = patch.dpopBoundAccessTokens ? 1 : 0
+    if (patch.metadataExpiresAt !== undefined) values.metadata_expires_at = patch.metadataExpiresAt
     await this.context.write(async (write) => {
       await write.trx.updateTable('applications').set(values).where('id', '=', id).execute()
       await write.record('application.changed', current.clientId)
@@ -102,6 +127,7 @@ export class ApplicationRepository {
   async rotateSecret (id: string): Promise<{ application: Application, clientSecret: string }> {
     const current = await this.get(id)
     if (current.tokenEndpointAuthMethod === 'none') throw new StoreError('invalid', `application "${id}" is a public client and has no secret`)
+    if (current.tokenEndpointAuthMethod === 'private_key_jwt') throw new StoreError('invalid', `application "${id}" authenticates with private_key_jwt and has no secret`)
     const clientSecret = randomToken(32)
     await this.context.write(async (write) => {
       await write.trx.updateTable('applications').set({ client_secret_digest: this.context.digest(clientSecret), updated_at: Date.now() }).where('id', '=', id).execute()
