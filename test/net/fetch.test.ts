@@ -41,14 +41,14 @@ test('fetchJson against a loopback server', async (t) => {
 
   // Without the development switch: http is refused before anything is sent, and so are names
   // and literals that are not public, whatever the scheme.
-  await t.rejects(fetchJson(`${base}/ok`, strict), { reason: 'url' }, 'http is refused')
+  await t.rejects(fetchJson(`${base}/ok`, strict), { name: 'FetchError', reason: 'url' }, 'http is refused')
   const port = (server.address() as AddressInfo).port
-  await t.rejects(fetchJson(`https://127.0.0.1:${port}/ok`, strict), { reason: 'address' }, 'a loopback literal')
-  await t.rejects(fetchJson(`https://[::1]:${port}/ok`, strict), { reason: 'address' }, 'an IPv6 loopback literal')
-  await t.rejects(fetchJson(`https://localhost:${port}/ok`, strict), { reason: 'address' }, 'a name resolving to loopback is checked at connect time')
-  await t.rejects(fetchJson('https://user:pw@example.com/x', strict), { reason: 'url' }, 'credentials in the URL')
-  await t.rejects(fetchJson('ftp://example.com/x', strict), { reason: 'url' })
-  await t.rejects(fetchJson('not a url', strict), { reason: 'url' })
+  await t.rejects(fetchJson(`https://127.0.0.1:${port}/ok`, strict), { name: 'FetchError', reason: 'address' }, 'a loopback literal')
+  await t.rejects(fetchJson(`https://[::1]:${port}/ok`, strict), { name: 'FetchError', reason: 'address' }, 'an IPv6 loopback literal')
+  await t.rejects(fetchJson(`https://localhost:${port}/ok`, strict), { name: 'FetchError', reason: 'address' }, 'a name resolving to loopback is checked at connect time')
+  await t.rejects(fetchJson('https://user:pw@example.com/x', strict), { name: 'FetchError', reason: 'url' }, 'credentials in the URL')
+  await t.rejects(fetchJson('ftp://example.com/x', strict), { name: 'FetchError', reason: 'url' })
+  await t.rejects(fetchJson('not a url', strict), { name: 'FetchError', reason: 'url' })
 })
 
 test('isPublicAddress', async (t) => {
