@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Application, Session, User } from '../../../../lib/storage/models.js'
 import { consentPage, errorPage, loginPage } from '../../../../lib/html/pages.js'
 import { sendPage } from '../../../../lib/html/reply.js'
-import { mayRedirectAuthorizeError } from '../../../../lib/auth/policy.js'
+import { isSelfRegistered, mayRedirectAuthorizeError } from '../../../../lib/auth/policy.js'
 import {
   REQUEST_LIFETIME_MS, consentCovers, issueCode, openRequest, redirectOrigin, redirectWith, sealRequest,
   type AuthorizationRequest
@@ -11,7 +11,7 @@ import {
   badRedirectPage, csrfPage, enabledClient, expiredPage, refusedPage, restartQuery,
   validateAuthorizeQuery, type AuthorizeQuery, type PageError, type Validation
 } from '../../../../lib/oauth/authorize-query.js'
-import { redirectUriMatches } from '../../../../lib/oauth/redirect-uri.js'
+import { isLoopbackRedirect, redirectUriMatches } from '../../../../lib/oauth/redirect-uri.js'
 
 /*
  * The authorization flow of GET /login/oauth/authorize and its two forms (login/, consent/):
@@ -75,7 +75,8 @@ export async function renderConsent (fastify: FastifyInstance, request: FastifyR
     clientName: client.displayName,
     organization: owner.displayName !== '' && owner.displayName !== owner.name ? `${owner.displayName} (${owner.name})` : owner.name,
     redirectHost: new URL(req.redirectUri).host,
-    unverified: client.isDynamic,
+    unverified: isSelfRegistered(client),
+    ...(client.isMetadataDocument ? { documentHost: new URL(client.clientId).host, loopbackOnly: client.redirectUris.every(isLoopbackRedirect) } : {}),
     userLabel: label,
     scopes: req.scopes,
     action: CONSENT_PATH,
