@@ -128,10 +128,25 @@ function harness (answers: Array<FetchedJson | FetchError | (() => Promise<Fetch
       create: async (input: ApplicationInput) => {
         if (rows.has(input.clientId as string)) throw new StoreError('conflict', 'exists')
         const app = {
-          id: `${input.owner}/${input.name}`, owner: input.owner, name: input.name, displayName: input.displayName ?? input.name, clientId: input.clientId as string,
-          tokenEndpointAuthMethod: input.tokenEndpointAuthMethod as string, redirectUris: input.redirectUris ?? [], grantTypes: input.grantTypes ?? [], scopes: input.scopes ?? [],
-          isDisabled: false, isDynamic: false, isMetadataDocument: input.isMetadataDocument === true, applicationType: input.applicationType ?? 'web',
-          jwks: input.jwks ?? null, jwksUri: input.jwksUri ?? null, dpopBoundAccessTokens: false, metadataExpiresAt: input.metadataExpiresAt ?? null, createdTime: '', updatedTime: ''
+          id: `${input.owner}/${input.name}`,
+          owner: input.owner,
+          name: input.name,
+          displayName: input.displayName ?? input.name,
+          clientId: input.clientId as string,
+          tokenEndpointAuthMethod: input.tokenEndpointAuthMethod as string,
+          redirectUris: input.redirectUris ?? [],
+          grantTypes: input.grantTypes ?? [],
+          scopes: input.scopes ?? [],
+          isDisabled: false,
+          isDynamic: false,
+          isMetadataDocument: input.isMetadataDocument === true,
+          applicationType: input.applicationType ?? 'web',
+          jwks: input.jwks ?? null,
+          jwksUri: input.jwksUri ?? null,
+          dpopBoundAccessTokens: false,
+          metadataExpiresAt: input.metadataExpiresAt ?? null,
+          createdTime: '',
+          updatedTime: ''
         } satisfies Application
         rows.set(app.clientId, app)
         return { application: app }
