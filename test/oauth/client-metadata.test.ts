@@ -1,4 +1,4 @@
-import { test } from 'tap'
+import { test, type Test } from 'tap'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { build, listen, type TestContext } from '../helper.js'
@@ -49,7 +49,7 @@ function authorizeFor (clientId: string, redirectUri = REDIRECT, extra: Record<s
 }
 
 /** The error page's text (title and message), for refusals that must be pages, never redirects. */
-async function refusalPage (t: TestContext & { equal: (a: unknown, b: unknown, m?: string) => void }, agent: Agent, path: string): Promise<string> {
+async function refusalPage (t: Test, agent: Agent, path: string): Promise<string> {
   const res = await agent.get(path)
   t.equal(res.status, 400, 'a page, not a redirect')
   t.equal(res.headers.get('location'), null)
