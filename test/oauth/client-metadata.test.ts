@@ -136,6 +136,8 @@ test('refusals at the authorization endpoint are pages that say why', async (t) 
   t.match(await refusalPage(t, strictAgent, authorizeFor(id('/ok.json')).path), /only https URLs are fetched/)
   t.match(await refusalPage(t, strictAgent, authorizeFor('https://127.0.0.1/ok.json').path), /non-public address/)
   t.match(await refusalPage(t, strictAgent, authorizeFor('https://[::1]:8443/ok.json').path), /non-public address/)
+  // A name is checked on the address the socket connects to, not by its spelling.
+  t.match(await refusalPage(t, strictAgent, authorizeFor(`https://localhost:${new URL(docs.origin).port}/ok.json`).path), /does not resolve to a public address/)
   t.equal(docs.hits('/ok.json'), 1, 'the strict service fetched nothing')
 })
 
