@@ -32,6 +32,9 @@ export const EnvSchema = Type.Object({
   REGISTRATION: Type.Union([Type.Literal('open'), Type.Literal('token'), Type.Literal('closed')], { default: 'open' }),
   REGISTRATION_ORGANIZATION: Type.String({ default: BUILT_IN, minLength: 1 }),
   REGISTRATION_INITIAL_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
+  CLIENT_ID_METADATA: Type.Union([Type.Literal('open'), Type.Literal('allowlist'), Type.Literal('off')], { default: 'open' }),
+  CLIENT_ID_METADATA_HOSTS: Type.String({ default: '' }),
+  CLIENT_ID_METADATA_INSECURE: Type.Boolean({ default: false }),
   RATE_LIMIT_MAX: Type.Integer({ default: 300, minimum: 1 }),
   RATE_LIMIT_WINDOW: Type.Integer({ default: 60000, minimum: 1000 }),
   RATE_LIMIT_MCP_MAX: Type.Integer({ default: 600, minimum: 1 }),
@@ -58,6 +61,8 @@ export interface AppConfig extends Env {
   trustProxy: TrustedProxies
   allowedOrigins: string[]
   allowedHosts: string[]
+  /** `CLIENT_ID_METADATA_HOSTS`, lower-cased: host names, `*.example.com` for its subdomains. */
+  clientIdMetadataHosts: string[]
   database: { engine: 'sqlite', path: string } | { engine: 'postgres', url: string }
 }
 
@@ -136,6 +141,15 @@ export function deriveConfig (env: Env): AppConfig {
   if (env.REGISTRATION === 'token' && env.REGISTRATION_INITIAL_TOKEN === undefined) {
     throw new ConfigError('invalid configuration: REGISTRATION_INITIAL_TOKEN is required when REGISTRATION=token')
   }
+  const clientIdMetadataHosts = list(env.CLIENT_ID_METADATA_HOSTS).map(h => h.toLowerCase())
+  for (const host of clientIdMetadataHosts) {
+    if (!/^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(host)) {
+      throw new ConfigError(`invalid configuration: CLIENT_ID_METADATA_HOSTS entry "${host}" must be a host name (example.com) or *. and a domain for its subdomains (*.example.com)`)
+    }
+  }
+  if (env.CLIENT_ID_METADATA === 'allowlist' && clientIdMetadataHosts.length === 0) {
+    throw new ConfigError('invalid configuration: CLIENT_ID_METADATA_HOSTS must name at least one host when CLIENT_ID_METADATA=allowlist')
+  }
   const database: AppConfig['database'] = env.DATABASE_URL.startsWith('sqlite:')
     ? { engine: 'sqlite', path: env.DATABASE_URL.slice('sqlite:'.length) }
     : { engine: 'postgres', url: env.DATABASE_URL }
@@ -146,6 +160,7 @@ export function deriveConfig (env: Env): AppConfig {
     trustProxy,
     allowedOrigins: list(env.ALLOWED_ORIGINS).map(o => o.toLowerCase()),
     allowedHosts: list(env.ALLOWED_HOSTS).map(h => h.toLowerCase()),
+    clientIdMetadataHosts,
     database
   }
 }

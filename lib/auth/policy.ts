@@ -7,11 +7,12 @@ import { expandScopes, OIDC_SCOPES, sortScopes } from '../scopes.js'
  */
 
 /**
- * Clients that anyone may create without an administrator (dynamic registration). They act
- * only for a person who consented, and until one has seen a page of ours they get no redirect.
+ * Clients that anyone may create without an administrator: dynamic registration, and clients
+ * known by the URL of their metadata document (anyone can publish one). They act only for a
+ * person who consented, and until one has seen a page of ours they get no redirect.
  */
-export function isSelfRegistered (app: Pick<Application, 'isDynamic'>): boolean {
-  return app.isDynamic
+export function isSelfRegistered (app: Pick<Application, 'isDynamic' | 'isMetadataDocument'>): boolean {
+  return app.isDynamic || app.isMetadataDocument
 }
 
 /**
@@ -19,7 +20,7 @@ export function isSelfRegistered (app: Pick<Application, 'isDynamic'>): boolean 
  * grant, or a token issued to it that way: enabled, holding the client_credentials grant,
  * confidential (it has a secret), and created by an administrator.
  */
-export function mayActForItself (app: Pick<Application, 'isDisabled' | 'grantTypes' | 'tokenEndpointAuthMethod' | 'isDynamic'>): boolean {
+export function mayActForItself (app: Pick<Application, 'isDisabled' | 'grantTypes' | 'tokenEndpointAuthMethod' | 'isDynamic' | 'isMetadataDocument'>): boolean {
   return !app.isDisabled &&
     app.grantTypes.includes('client_credentials') &&
     app.tokenEndpointAuthMethod !== 'none' &&
@@ -59,6 +60,6 @@ export function missingToChangeApplication (callerScopes: ReadonlySet<string> | 
  * ours until a person has seen one in this flow (else: an open redirector). Pre-registered
  * applications were vouched for by an administrator.
  */
-export function mayRedirectAuthorizeError (client: Pick<Application, 'isDynamic'>, personSawPage: boolean): boolean {
+export function mayRedirectAuthorizeError (client: Pick<Application, 'isDynamic' | 'isMetadataDocument'>, personSawPage: boolean): boolean {
   return personSawPage || !isSelfRegistered(client)
 }

@@ -73,6 +73,10 @@ export interface ConsentPageInput {
   redirectHost: string
   /** The client registered itself: its name is its own claim. */
   unverified: boolean
+  /** For a client known by its metadata document: the host that publishes it. */
+  documentHost?: string
+  /** Every redirect URI of the client is on loopback: an app on the person's own computer. */
+  loopbackOnly?: boolean
   userLabel: string
   scopes: string[]
   action: string
@@ -92,7 +96,10 @@ export function consentPage (input: ConsentPageInput): string {
 <p class="owner">An application of the organization <strong>${input.organization}</strong></p>
 <p class="who">Signed in as <strong>${input.userLabel}</strong></p>
 <p class="lead">It will act as you, never beyond what your own role allows, and receives the answer at <code>${input.redirectHost}</code>.</p>
-${input.unverified ? html`<p class="note">This application registered itself, so its name is its own claim. Continue only if you started this sign-in.</p>` : ''}
+${input.documentHost !== undefined
+  ? html`<p class="note published">This application describes itself in a document published at <strong>${input.documentHost}</strong>; its name is that document's claim. Continue only if you started this sign-in.</p>`
+  : input.unverified ? html`<p class="note">This application registered itself, so its name is its own claim. Continue only if you started this sign-in.</p>` : ''}
+${input.loopbackOnly === true ? html`<p class="note warning">This app runs on your computer, and anyone can publish a document naming such an app. Allow it only if you just started it yourself.</p>` : ''}
 ${input.error !== undefined ? html`<div class="alert" role="alert">${input.error}</div>` : ''}
 <form method="post" action="${input.action}">
 ${hidden(input.csrfToken, input.request)}

@@ -6,13 +6,16 @@ import { audienceFor } from './resource.js'
 import { OAuthError } from './errors.js'
 import { grantableScopes, mayRedirectAuthorizeError } from '../auth/policy.js'
 import { REQUEST_LIFETIME_MS, redirectWith, type AuthorizationRequest } from './authorization-request.js'
+import { ClientMetadataError } from './client-metadata.js'
+import { redirectUriMatches } from './redirect-uri.js'
 
 const text = (maxLength: number) => Type.Optional(Type.String({ maxLength }))
 
 /** Everything optional: what is missing or wrong is answered by the flow (page or redirect). */
 export const AuthorizeQuerySchema = Type.Object({
   response_type: text(64),
-  client_id: text(256),
+  // Long enough for a client id that is a metadata document URL.
+  client_id: text(2048),
   redirect_uri: text(2048),
   scope: text(4096),
   state: text(2048),
@@ -32,6 +35,11 @@ export interface PageError { status: number, title: string, message: string, cod
 
 export function unknownClientPage (): PageError {
   return { status: 400, title: 'Unknown application', message: 'The application that sent you here is not registered with this service, or has been disabled.', code: 'invalid_client' }
+}
+
+/** A metadata-document client that cannot be used (the document, its host or the setting): why. */
+export function metadataDocumentPage (err: ClientMetadataError): PageError {
+  return { status: 400, title: 'The application could not be verified', message: `The application identifies itself by the address of its metadata document, which could not be used: ${err.message}.`, code: 'invalid_client' }
 }
 
 export function badRedirectPage (): PageError {
@@ -54,11 +62,20 @@ export function csrfPage (): PageError {
 /** Finds an application by its client id (the auth-state cache does). */
 export type ApplicationLookup = (clientId: string) => Promise<Application | undefined>
 
-/** The client a request names, when it exists and is enabled. */
-export async function enabledClient (application: ApplicationLookup, clientId: string | undefined): Promise<Application | undefined> {
-  if (clientId === undefined || clientId === '') return undefined
-  const client = await application(clientId)
-  return client === undefined || client.isDisabled ? undefined : client
+/**
+ * The client a request names, when it exists and is enabled, or the page saying why not (a
+ * metadata-document client whose document cannot be used says what is wrong with it).
+ */
+export async function enabledClient (application: ApplicationLookup, clientId: string | undefined): Promise<{ client: Application } | { page: PageError }> {
+  if (clientId === undefined || clientId === '') return { page: unknownClientPage() }
+  let client: Application | undefined
+  try {
+    client = await application(clientId)
+  } catch (err) {
+    if (err instanceof ClientMetadataError) return { page: metadataDocumentPage(err) }
+    throw err
+  }
+  return client === undefined || client.isDisabled ? { page: unknownClientPage() } : { client }
 }
 
 export interface AuthorizeQueryDeps {
@@ -86,8 +103,9 @@ export async function validateAuthorizeQuery (deps: AuthorizeQueryDeps, query: A
   if (query.client_id === undefined || query.client_id === '') {
     return { ok: false, page: { status: 400, title: 'Incomplete request', message: 'The request does not say which application is asking (client_id is missing).', code: 'invalid_request' } }
   }
-  const client = await enabledClient(deps.application, query.client_id)
-  if (client === undefined) return { ok: false, page: unknownClientPage() }
+  const found = await enabledClient(deps.application, query.client_id)
+  if ('page' in found) return { ok: false, page: found.page }
+  const { client } = found
 
   let redirectUri: string
   if (query.redirect_uri === undefined || query.redirect_uri === '') {
@@ -95,7 +113,7 @@ export async function validateAuthorizeQuery (deps: AuthorizeQueryDeps, query: A
       return { ok: false, page: { status: 400, title: 'Incomplete request', message: 'The request does not say where to send you back to (redirect_uri is missing).', code: 'invalid_request' } }
     }
     redirectUri = client.redirectUris[0]
-  } else if (client.redirectUris.includes(query.redirect_uri)) {
+  } else if (redirectUriMatches(client.redirectUris, query.redirect_uri)) {
     redirectUri = query.redirect_uri
   } else {
     return { ok: false, page: badRedirectPage() }

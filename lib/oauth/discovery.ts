@@ -74,6 +74,7 @@ export const AuthorizationServerMetadataSchema = Type.Object({
   introspection_endpoint_auth_methods_supported: Type.Array(Type.String()),
   revocation_endpoint_auth_methods_supported: Type.Array(Type.String()),
   authorization_response_iss_parameter_supported: Type.Boolean(),
+  client_id_metadata_document_supported: Type.Boolean(),
   subject_types_supported: Type.Array(Type.String()),
   id_token_signing_alg_values_supported: Type.Array(Type.String()),
   claims_supported: Type.Array(Type.String())
@@ -84,7 +85,7 @@ export type AuthorizationServerMetadata = Static<typeof AuthorizationServerMetad
  * RFC 8414 authorization server metadata, which is also the OpenID Provider configuration:
  * one issuer, `{base}`, whichever document names it.
  */
-export function authorizationServerMetadata (base: string, scopes: string[], registrationOpen = true): AuthorizationServerMetadata {
+export function authorizationServerMetadata (base: string, scopes: string[], registrationOpen = true, metadataDocuments = true): AuthorizationServerMetadata {
   return {
     issuer: base,
     authorization_endpoint: base + OAUTH_PATHS.authorization,
@@ -104,6 +105,8 @@ export function authorizationServerMetadata (base: string, scopes: string[], reg
     introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     revocation_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
     authorization_response_iss_parameter_supported: true,
+    // A client id may be the https URL of the client's metadata document (CLIENT_ID_METADATA).
+    client_id_metadata_document_supported: metadataDocuments,
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [JWT_ALGORITHM],
     claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'azp', 'at_hash', 'sid', 'name', 'preferred_username', 'email']

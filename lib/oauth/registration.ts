@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { Application } from '../storage/models.js'
 import { isAlias, parseScope } from '../scopes.js'
 import { grantableScopes } from '../auth/policy.js'
+import { isLoopbackHost } from './redirect-uri.js'
 
 /** RFC 7591 §2 client metadata (the fields this service keeps or checks; others are ignored). */
 export const ClientMetadataSchema = Type.Object({
@@ -16,6 +17,7 @@ export const ClientMetadataSchema = Type.Object({
   contacts: Type.Optional(Type.Array(Type.String({ maxLength: 320 }), { maxItems: 20 })),
   software_id: Type.Optional(Type.String({ maxLength: 256 })),
   software_version: Type.Optional(Type.String({ maxLength: 256 })),
+  application_type: Type.Optional(Type.String({ maxLength: 32 })),
   /** RFC 7592 update: must repeat the client's id. */
   client_id: Type.Optional(Type.String({ maxLength: 256 })),
   client_secret: Type.Optional(Type.String({ maxLength: 512 }))
@@ -35,12 +37,6 @@ export class RegistrationError extends Error {
   }
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '[::1]'])
-
-function isLoopback (hostname: string): boolean {
-  return LOOPBACK_HOSTS.has(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname)
-}
-
 /** https anywhere, http only on a loopback host (RFC 8252 §7.3); no fragment, no credentials. */
 export function checkRedirectUri (value: string): void {
   let url: URL
@@ -53,7 +49,7 @@ export function checkRedirectUri (value: string): void {
   if (url.username !== '' || url.password !== '') throw new RegistrationError('invalid_redirect_uri', `redirect URI "${value}" must not contain credentials`)
   if (url.protocol === 'https:') return
   if (url.protocol === 'http:') {
-    if (isLoopback(url.hostname)) return
+    if (isLoopbackHost(url.hostname)) return
     throw new RegistrationError('invalid_redirect_uri', `redirect URI "${value}" must use https (http is only allowed on loopback hosts)`)
   }
   throw new RegistrationError('invalid_redirect_uri', `redirect URI "${value}" must use https, or http on a loopback host`)
@@ -64,6 +60,8 @@ export interface CheckedMetadata {
   authMethod: AuthMethod
   grantTypes: string[]
   clientName: string | undefined
+  /** RFC 7591 / OpenID Registration `application_type`: `web` unless the client says `native`. */
+  applicationType: 'web' | 'native'
   /** What the client may be granted besides the OIDC scopes: tool scopes and aliases. */
   scopes: string[]
 }
@@ -89,6 +87,10 @@ export function checkMetadata (metadata: ClientMetadata, known: ReadonlySet<stri
   for (const type of metadata.response_types ?? []) {
     if (type !== 'code') throw new RegistrationError('invalid_client_metadata', 'response_types may only hold "code"')
   }
+  const applicationType = metadata.application_type ?? 'web'
+  if (applicationType !== 'web' && applicationType !== 'native') {
+    throw new RegistrationError('invalid_client_metadata', 'application_type must be "web" or "native"')
+  }
   const named = parseScope(metadata.scope).filter(s => isAlias(s) || known.has(s))
   const clientName = metadata.client_name?.trim()
   return {
@@ -96,6 +98,7 @@ export function checkMetadata (metadata: ClientMetadata, known: ReadonlySet<stri
     authMethod,
     grantTypes: [...DYNAMIC_GRANT_TYPES],
     clientName: clientName === undefined || clientName === '' ? undefined : clientName,
+    applicationType,
     scopes: named.length > 0 ? named : ['admin']
   }
 }
@@ -110,6 +113,7 @@ export function clientInformation (client: Application, known: ReadonlySet<strin
     grant_types: client.grantTypes,
     response_types: ['code'],
     token_endpoint_auth_method: client.tokenEndpointAuthMethod,
+    application_type: client.applicationType,
     // A registered client only ever runs user flows.
     scope: grantableScopes(client, known, 'user').join(' '),
     registration_client_uri: registrationClientUri,

@@ -64,17 +64,18 @@ const wellKnown: FastifyPluginAsyncTypebox = async function (fastify) {
   })
 
   const registrationOpen = fastify.config.REGISTRATION !== 'closed'
+  const metadataDocuments = fastify.clientMetadata.enabled
   for (const document of ['oauth-authorization-server', 'openid-configuration']) {
     fastify.get('/' + document, {
       schema: { response: { 200: AuthorizationServerMetadataSchema } }
-    }, async (request) => authorizationServerMetadata(fastify.publicBase(request), scopes, registrationOpen))
+    }, async (request) => authorizationServerMetadata(fastify.publicBase(request), scopes, registrationOpen, metadataDocuments))
 
     fastify.get(`/:app/${document}`, {
       schema: { params: AppParams, response: { 200: AuthorizationServerMetadataSchema, 404: NotFound } }
     }, async (request, reply) => {
       const app = await application(request.params.app)
       if (app === undefined) return await reply.code(404).send(unknownApplication(request.params.app))
-      return authorizationServerMetadata(fastify.publicBase(request), applicationScopes(app, fastify.tools.scopes), registrationOpen)
+      return authorizationServerMetadata(fastify.publicBase(request), applicationScopes(app, fastify.tools.scopes), registrationOpen, metadataDocuments)
     })
   }
 

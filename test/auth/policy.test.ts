@@ -2,7 +2,7 @@ import { test } from 'tap'
 import { grantableScopes, mayActForItself, mayRedirectAuthorizeError, missingToChangeApplication } from '../../lib/auth/policy.js'
 
 const TOOL_SCOPES = new Set(['application:read', 'application:write', 'user:read', 'user:write'])
-const service = { isDisabled: false, grantTypes: ['client_credentials'], tokenEndpointAuthMethod: 'client_secret_basic', isDynamic: false, scopes: ['read'] }
+const service = { isDisabled: false, grantTypes: ['client_credentials'], tokenEndpointAuthMethod: 'client_secret_basic', isDynamic: false, isMetadataDocument: false, scopes: ['read'] }
 
 test('may an application act for itself', async (t) => {
   t.ok(mayActForItself(service), 'enabled, confidential, pre-registered, with the grant')
@@ -10,6 +10,7 @@ test('may an application act for itself', async (t) => {
   t.notOk(mayActForItself({ ...service, grantTypes: ['authorization_code'] }), 'without the client_credentials grant')
   t.notOk(mayActForItself({ ...service, tokenEndpointAuthMethod: 'none' }), 'a public client')
   t.notOk(mayActForItself({ ...service, isDynamic: true }), 'dynamically registered, whatever its grant types say')
+  t.notOk(mayActForItself({ ...service, isMetadataDocument: true }), 'a metadata-document client, whatever its grant types say')
 })
 
 test('what an application may be granted', async (t) => {
@@ -25,7 +26,9 @@ test('may a caller change an application', async (t) => {
 })
 
 test('may an authorization error be redirected', async (t) => {
-  t.ok(mayRedirectAuthorizeError({ isDynamic: false }, false), 'a pre-registered application')
-  t.notOk(mayRedirectAuthorizeError({ isDynamic: true }, false), 'a registered client, before any page of ours')
-  t.ok(mayRedirectAuthorizeError({ isDynamic: true }, true), 'a registered client, after the person saw our page')
+  t.ok(mayRedirectAuthorizeError({ isDynamic: false, isMetadataDocument: false }, false), 'a pre-registered application')
+  t.notOk(mayRedirectAuthorizeError({ isDynamic: true, isMetadataDocument: false }, false), 'a registered client, before any page of ours')
+  t.ok(mayRedirectAuthorizeError({ isDynamic: true, isMetadataDocument: false }, true), 'a registered client, after the person saw our page')
+  t.notOk(mayRedirectAuthorizeError({ isDynamic: false, isMetadataDocument: true }, false), 'a metadata-document client, before any page of ours')
+  t.ok(mayRedirectAuthorizeError({ isDynamic: false, isMetadataDocument: true }, true), 'a metadata-document client, after the person saw our page')
 })

@@ -57,6 +57,7 @@ const register: FastifyPluginAsyncTypebox = async function (fastify) {
       redirectUris: checked.redirectUris,
       grantTypes: checked.grantTypes,
       scopes: checked.scopes,
+      applicationType: checked.applicationType,
       isDynamic: true,
       registrationToken
     })
@@ -110,6 +111,7 @@ const register: FastifyPluginAsyncTypebox = async function (fastify) {
       redirectUris: checked.redirectUris,
       grantTypes: checked.grantTypes,
       scopes: checked.scopes,
+      applicationType: checked.applicationType,
       tokenEndpointAuthMethod: checked.authMethod
     })
     return reply.send(clientInformation(updated, fastify.tools.scopes, clientUri(request, updated.clientId), token))

@@ -2,15 +2,16 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Application, Session, User } from '../../../../lib/storage/models.js'
 import { consentPage, errorPage, loginPage } from '../../../../lib/html/pages.js'
 import { sendPage } from '../../../../lib/html/reply.js'
-import { mayRedirectAuthorizeError } from '../../../../lib/auth/policy.js'
+import { isSelfRegistered, mayRedirectAuthorizeError } from '../../../../lib/auth/policy.js'
 import {
   REQUEST_LIFETIME_MS, consentCovers, issueCode, openRequest, redirectOrigin, redirectWith, sealRequest,
   type AuthorizationRequest
 } from '../../../../lib/oauth/authorization-request.js'
 import {
-  badRedirectPage, csrfPage, enabledClient, expiredPage, refusedPage, restartQuery, unknownClientPage,
+  badRedirectPage, csrfPage, enabledClient, expiredPage, refusedPage, restartQuery,
   validateAuthorizeQuery, type AuthorizeQuery, type PageError, type Validation
 } from '../../../../lib/oauth/authorize-query.js'
+import { isLoopbackRedirect, redirectUriMatches } from '../../../../lib/oauth/redirect-uri.js'
 
 /*
  * The authorization flow of GET /login/oauth/authorize and its two forms (login/, consent/):
@@ -25,7 +26,7 @@ export const CONSENT_PATH = '/login/oauth/authorize/consent'
 
 /** Checks the authorization endpoint's query (lib/oauth/authorize-query.ts) for this request. */
 export async function validateQuery (fastify: FastifyInstance, request: FastifyRequest, query: AuthorizeQuery): Promise<Validation> {
-  return await validateAuthorizeQuery({ base: fastify.publicBase(request), application: fastify.authState.application, knownScopes: fastify.tools.scopes }, query)
+  return await validateAuthorizeQuery({ base: fastify.publicBase(request), application: id => fastify.clientMetadata.application(id), knownScopes: fastify.tools.scopes }, query)
 }
 
 /** The authorize URL that restarts this request (after the login form: GET, then consent). */
@@ -42,9 +43,10 @@ export async function openForm (fastify: FastifyInstance, request: FastifyReques
   const req = openRequest(fastify.secrets.cookie, body.request)
   if (req === undefined) { renderError(reply, expiredPage()); return undefined }
   if (!fastify.csrf.verify(request, body.csrf_token)) { renderError(reply, csrfPage()); return undefined }
-  const client = await enabledClient(fastify.authState.application, req.clientId)
-  if (client === undefined) { renderError(reply, unknownClientPage()); return undefined }
-  if (!client.redirectUris.includes(req.redirectUri)) { renderError(reply, badRedirectPage()); return undefined }
+  const found = await enabledClient(id => fastify.clientMetadata.application(id), req.clientId)
+  if ('page' in found) { renderError(reply, found.page); return undefined }
+  const { client } = found
+  if (!redirectUriMatches(client.redirectUris, req.redirectUri)) { renderError(reply, badRedirectPage()); return undefined }
   return { req, client }
 }
 
@@ -73,7 +75,8 @@ export async function renderConsent (fastify: FastifyInstance, request: FastifyR
     clientName: client.displayName,
     organization: owner.displayName !== '' && owner.displayName !== owner.name ? `${owner.displayName} (${owner.name})` : owner.name,
     redirectHost: new URL(req.redirectUri).host,
-    unverified: client.isDynamic,
+    unverified: isSelfRegistered(client),
+    ...(client.isMetadataDocument ? { documentHost: new URL(client.clientId).host, loopbackOnly: client.redirectUris.every(isLoopbackRedirect) } : {}),
     userLabel: label,
     scopes: req.scopes,
     action: CONSENT_PATH,
