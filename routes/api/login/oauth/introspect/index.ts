@@ -6,7 +6,9 @@ const IntrospectionRequestSchema = Type.Object({
   token: Type.Optional(Type.String({ maxLength: 8192 })),
   token_type_hint: Type.Optional(Type.String({ maxLength: 64 })),
   client_id: Type.Optional(Type.String({ maxLength: 256 })),
-  client_secret: Type.Optional(Type.String({ maxLength: 512 }))
+  client_secret: Type.Optional(Type.String({ maxLength: 512 })),
+  client_assertion_type: Type.Optional(Type.String({ maxLength: 256 })),
+  client_assertion: Type.Optional(Type.String({ maxLength: 8192 }))
 }, { additionalProperties: true })
 
 const INACTIVE = { active: false } as const
