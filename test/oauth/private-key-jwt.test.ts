@@ -2,6 +2,7 @@ import { test } from 'tap'
 import { SignJWT } from 'jose'
 import { randomUUID } from 'node:crypto'
 import { BOOTSTRAP_CLIENT, build } from '../helper.js'
+import { clientKind } from '../../lib/auth/policy.js'
 import { addMachine, assertion, CLIENT_ASSERTION_TYPE, hmacSigned, keyPair, keyServer, post, PUBLIC_URL, TOKEN_URL, tokenRequest, unsigned } from './pkjwt.js'
 
 /*
@@ -23,6 +24,10 @@ test('private_key_jwt client authentication', async (t) => {
       t.equal(whoami.statusCode, 200, 'the token works on /api/mcp')
       t.notOk(whoami.json().result.isError, 'a tool its scope allows')
     }
+    await app.audit.flush()
+    const events = await app.store.audit.list({ principal: 'built-in/machine' })
+    t.ok(events.items.length >= 3, 'its calls are audited')
+    t.ok(events.items.every(e => e.clientId === clientId && e.clientKind === 'application'), 'naming the client and its kind')
     const withId = await tokenRequest(app, await assertion(key, clientId), { client_id: clientId })
     t.equal(withId.statusCode, 200, 'client_id in the body may be sent when it is the assertion\'s iss')
   })
@@ -193,4 +198,10 @@ test('without the development switch, a jwks_uri on a non-public address is not 
   // A valid signature by a key the client does not hold: still refused (keeps SignJWT honest).
   const stray = await new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).sign(key.privateKey)
   t.equal((await tokenRequest(app, stray)).statusCode, 401)
+})
+
+test('the audit log\'s client kinds', async (t) => {
+  t.equal(clientKind({ isDynamic: false, isMetadataDocument: false }), 'application')
+  t.equal(clientKind({ isDynamic: true, isMetadataDocument: false }), 'dynamic')
+  t.equal(clientKind({ isDynamic: false, isMetadataDocument: true }), 'metadata-document')
 })
