@@ -27,4 +27,7 @@ test('authenticateClient without a server', async (t) => {
   t.equal(authorizationScheme(undefined), undefined)
   t.equal(claimedClientId(basic('conf', 'x'), { client_id: 'other' }), 'conf')
   t.equal(claimedClientId(undefined, { client_id: 'other' }), 'other')
+  t.equal(claimedClientId(undefined, { client_assertion: 'eyJhbGciOiAiRVMyNTYifQ.eyJpc3MiOiAibWFjaGluZS03In0.sig' }), 'machine-7', 'an assertion\'s iss, unverified, keys the rate limit')
+  t.equal(claimedClientId(undefined, { client_assertion: 'garbage' }), undefined)
+  await t.rejects(authenticateClient(services, undefined, { client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' }, AUD), { code: 'invalid_client', message: /client_assertion is required/ })
 })
