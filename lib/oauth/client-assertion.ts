@@ -96,8 +96,16 @@ interface Held { jwks: JSONWebKeySet, fetchedAt: number }
 export function createClientKeys (options: Partial<RemoteKeyOptions> = {}): ClientKeys & { fetches: () => number } {
   const o = { ...DEFAULT_REMOTE_KEY_OPTIONS, ...options }
   const cache = new BoundedCache<string, Held>(o.maxEntries)
+  // A failed fetch is remembered for the refetch interval: assertions naming a set that cannot
+  // be had do not make us fetch it again and again.
+  const failures = new BoundedCache<string, OAuthError>(o.maxEntries)
   const inFlight = new Map<string, Promise<Held>>()
   let fetches = 0
+
+  function failed (uri: string, error: OAuthError): OAuthError {
+    failures.set(uri, error, o.now() + o.refetchIntervalMs)
+    return error
+  }
 
   async function fetchSet (uri: string): Promise<Held> {
     fetches++
@@ -105,11 +113,11 @@ export function createClientKeys (options: Partial<RemoteKeyOptions> = {}): Clie
     try {
       fetched = await fetchJson(uri, o.fetchPolicy)
     } catch (err) {
-      if (err instanceof FetchError) throw new OAuthError('invalid_client', `the client's jwks_uri could not be used: ${err.message}`)
+      if (err instanceof FetchError) throw failed(uri, new OAuthError('invalid_client', `the client's jwks_uri could not be used: ${err.message}`))
       throw err
     }
     const problem = publicKeySetProblem(fetched.body)
-    if (problem !== undefined) throw new OAuthError('invalid_client', `the client's jwks_uri does not hold a usable key set: ${problem}`)
+    if (problem !== undefined) throw failed(uri, new OAuthError('invalid_client', `the client's jwks_uri does not hold a usable key set: ${problem}`))
     const now = o.now()
     const held = { jwks: fetched.body as JSONWebKeySet, fetchedAt: now }
     cache.set(uri, held, now + boundedLifetime(fetched.freshForMs, o.minTtlMs, o.maxTtlMs))
@@ -117,6 +125,8 @@ export function createClientKeys (options: Partial<RemoteKeyOptions> = {}): Clie
   }
 
   function fetchOnce (uri: string): Promise<Held> {
+    const failure = failures.get(uri, o.now())
+    if (failure !== undefined) return Promise.reject(failure)
     let pending = inFlight.get(uri)
     if (pending === undefined) {
       pending = fetchSet(uri).finally(() => inFlight.delete(uri))

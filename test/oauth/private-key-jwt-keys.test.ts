@@ -69,3 +69,18 @@ test('what counts as a usable public key set', async (t) => {
   ]
   for (const [set, message] of bad) t.match(await checkPublicKeySet(set), message)
 })
+
+test('a key set that cannot be had is not fetched again within the interval', async (t) => {
+  const key = await keyPair('k1')
+  const server = await keyServer(t, null)
+  server.serve({ status: 500, raw: 'down' })
+  let now = 5_000_000
+  const keys = createClientKeys({ fetchPolicy: { allowInsecure: true, timeoutMs: 3000, maxBytes: 5120 }, refetchIntervalMs: 30_000, now: () => now })
+  const m = client({ jwksUri: server.url })
+  for (let i = 0; i < 10; i++) await t.rejects(keys.keys(m, { refresh: true }), { code: 'invalid_client', message: /answered 500/ })
+  t.equal(server.hits(), 1, 'ten refusals, one fetch')
+  server.serve({ body: { keys: [key.publicJwk] } })
+  now += 30_000
+  t.same(kids(await keys.keys(m, { refresh: false })), ['k1'], 'after the interval it is fetched again')
+  t.equal(server.hits(), 2)
+})
