@@ -1,6 +1,7 @@
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import fp from 'fastify-plugin'
+import { clientKind } from '../lib/auth/policy.js'
 import { createRegistry, createToolCaller, loadTools, type ToolCaller, type ToolRegistry } from '../lib/mcp/registry.js'
 
 declare module 'fastify' {
@@ -31,7 +32,12 @@ export default fp<ToolRegistryOptions>(async function toolRegistry (fastify, opt
     services: { signingKeys: fastify.signingKeys },
     audit: (event) => { fastify.audit.record(event) },
     count: (tool, outcome) => { toolCalls.inc(tool, outcome) },
+    // The request's authentication has just read the client: it is held, no wait.
+    clientKind: (clientId) => {
+      const client = fastify.authState.peekApplication(clientId)
+      return client === undefined ? '' : clientKind(client)
+    },
     log: fastify.log
   }))
   fastify.log.debug({ tools: tools.length, dir }, 'tools loaded')
-}, { name: 'tool-registry', dependencies: ['config', 'storage', 'metrics', 'audit', 'keys'], fastify: '5.x' })
+}, { name: 'tool-registry', dependencies: ['config', 'storage', 'metrics', 'audit', 'keys', 'auth-state'], fastify: '5.x' })

@@ -3,7 +3,7 @@ import { Type, defineTool, assertVisible, ApplicationSchema, Id, applicationOut 
 export default defineTool({
   name: 'get_application',
   title: 'Get an application',
-  description: 'Gets one application by id ("<organization>/<name>"): its client id, redirect URIs, grant types and the scopes it may be granted. The client secret is never shown (rotate_application_secret makes a new one).',
+  description: 'Gets one application by id ("<organization>/<name>"): its client id, redirect URIs, grant types, the scopes it may be granted, how it authenticates (tokenEndpointAuthMethod, and for private_key_jwt its public jwks or jwksUri), its application type, whether its tokens are DPoP-bound, and whether it is dynamically registered or known by a metadata document. The client secret is never shown (rotate_application_secret makes a new one).',
   scopes: ['application:read'],
   input: Type.Object({ id: Id('application') }, { additionalProperties: false }),
   output: Type.Object({ application: ApplicationSchema }),

@@ -41,6 +41,26 @@ export function grantableScopes (app: Pick<Application, 'scopes'>, toolScopes: R
   return sortScopes(scopes)
 }
 
+/** How a client came to exist, as the audit log names it. */
+export type ClientKind = 'application' | 'dynamic' | 'metadata-document'
+
+export function clientKind (app: Pick<Application, 'isDynamic' | 'isMetadataDocument'>): ClientKind {
+  if (app.isMetadataDocument) return 'metadata-document'
+  return app.isDynamic ? 'dynamic' : 'application'
+}
+
+/**
+ * The fields of an application that are ways in or say what it may get: changing any of them
+ * needs the caller to hold all it may be granted (`missingToChangeApplication`). How it proves
+ * itself (method, keys) is a way in as much as a redirect URI is.
+ */
+export const APPLICATION_ACCESS_FIELDS = ['scopes', 'grantTypes', 'redirectUris', 'tokenEndpointAuthMethod', 'jwks', 'jwksUri', 'applicationType', 'dpopBoundAccessTokens'] as const
+
+/** Whether a change touches any of `APPLICATION_ACCESS_FIELDS`. */
+export function changesApplicationAccess (patch: Partial<Record<typeof APPLICATION_ACCESS_FIELDS[number], unknown>>): boolean {
+  return APPLICATION_ACCESS_FIELDS.some(field => patch[field] !== undefined)
+}
+
 /**
  * Whether a caller may create an application, change what it may be granted, its grant types
  * or redirect URIs, or rotate its secret: only when the caller holds every scope the

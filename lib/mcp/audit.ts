@@ -66,6 +66,7 @@ function storable (event: AuditRecord): AuditRecord {
     principalKind: escapeBadText(event.principalKind),
     organization: escapeBadText(event.organization),
     clientId: escapeBadText(event.clientId),
+    clientKind: escapeBadText(event.clientKind ?? ''),
     tool: escapeBadText(event.tool),
     error: escapeBadText(event.error)
   }

@@ -182,6 +182,8 @@ export interface ToolCallerOptions {
   audit: (event: AuditRecord) => void
   /** Counts calls by tool and outcome (the `mcp_tool_calls_total` metric). */
   count: (tool: string, outcome: string) => void
+  /** The kind of the client with this client id (lib/auth/policy.ts `clientKind`), '' when not known. */
+  clientKind?: (clientId: string) => string
   /** For calls made without a logger of their own (tests, scripts). */
   log: Log
 }
@@ -202,6 +204,7 @@ export function createToolCaller (options: ToolCallerOptions): ToolCaller {
         principalKind: entry.principal.kind,
         organization: entry.principal.organization,
         clientId: entry.principal.clientId ?? '',
+        clientKind: entry.principal.clientId === null ? '' : options.clientKind?.(entry.principal.clientId) ?? '',
         tool: entry.tool,
         outcome: entry.outcome,
         durationMs: entry.durationMs,

@@ -39,7 +39,11 @@ export function initializeResult (protocolVersion: ProtocolVersion, serverVersio
  * `capabilities.extensions` (identifier → settings; an empty object is support without
  * settings). The authorization extensions add themselves here.
  */
-export const SERVER_EXTENSIONS: ReadonlyArray<{ id: string, settings: Readonly<Record<string, unknown>> }> = []
+export const SERVER_EXTENSIONS: ReadonlyArray<{ id: string, settings: Readonly<Record<string, unknown>> }> = [
+  // modelcontextprotocol/ext-auth: machine clients get tokens by client_credentials, preferably
+  // authenticating with private_key_jwt; the extension defines no settings.
+  { id: 'io.modelcontextprotocol/oauth-client-credentials', settings: {} }
+]
 
 /**
  * How long a client may keep a `server/discover` answer: it changes only with a deploy, and

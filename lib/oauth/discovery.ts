@@ -3,6 +3,7 @@ import type { Application } from '../storage/models.js'
 import { OIDC_SCOPES, sortScopes } from '../scopes.js'
 import { grantableScopes } from '../auth/policy.js'
 import { JWT_ALGORITHM } from '../jwt.js'
+import { ASSERTION_ALGORITHMS } from './client-assertion.js'
 
 /** Where each OAuth endpoint lives under `{base}` (Casdoor-compatible paths, DESIGN.md). */
 export const OAUTH_PATHS = {
@@ -17,7 +18,7 @@ export const OAUTH_PATHS = {
 } as const
 
 export const GRANT_TYPES = ['authorization_code', 'client_credentials', 'refresh_token'] as const
-export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const
+export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const
 
 /** Every scope a document advertises: the OIDC ones and every scope a tool declares. */
 export function advertisedScopes (toolScopes: ReadonlySet<string>): string[] {
@@ -71,8 +72,11 @@ export const AuthorizationServerMetadataSchema = Type.Object({
   grant_types_supported: Type.Array(Type.String()),
   code_challenge_methods_supported: Type.Array(Type.String()),
   token_endpoint_auth_methods_supported: Type.Array(Type.String()),
+  token_endpoint_auth_signing_alg_values_supported: Type.Array(Type.String()),
   introspection_endpoint_auth_methods_supported: Type.Array(Type.String()),
+  introspection_endpoint_auth_signing_alg_values_supported: Type.Array(Type.String()),
   revocation_endpoint_auth_methods_supported: Type.Array(Type.String()),
+  revocation_endpoint_auth_signing_alg_values_supported: Type.Array(Type.String()),
   authorization_response_iss_parameter_supported: Type.Boolean(),
   client_id_metadata_document_supported: Type.Boolean(),
   subject_types_supported: Type.Array(Type.String()),
@@ -102,8 +106,11 @@ export function authorizationServerMetadata (base: string, scopes: string[], reg
     grant_types_supported: [...GRANT_TYPES],
     code_challenge_methods_supported: ['S256'],
     token_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
-    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    token_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+    introspection_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],
     revocation_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
+    revocation_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],
     authorization_response_iss_parameter_supported: true,
     // A client id may be the https URL of the client's metadata document (CLIENT_ID_METADATA).
     client_id_metadata_document_supported: metadataDocuments,

@@ -290,6 +290,17 @@ migrations['0005_client_kinds'] = {
   }
 }
 
+migrations['0009_pkjwt_audit_client_kind'] = {
+  // Audit events name the kind of client a call came through: an administrator's application,
+  // a self-registered one, or one known by its metadata document.
+  async up (db: Kysely<any>) {
+    await db.schema.alterTable('audit_events').addColumn('client_kind', 'text', c => c.notNull().defaultTo('')).execute()
+  },
+  async down (db: Kysely<any>) {
+    await db.schema.alterTable('audit_events').dropColumn('client_kind').execute()
+  }
+}
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations () {
     return migrations

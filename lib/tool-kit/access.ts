@@ -4,6 +4,7 @@ import { BOOTSTRAP_APPLICATION, BUILT_IN } from '../bootstrap.js'
 import type { Application } from '../storage/models.js'
 import { organizationName, ownerOf } from '../storage/names.js'
 import { missingToChangeApplication } from '../auth/policy.js'
+export { changesApplicationAccess } from '../auth/policy.js'
 
 /*
  * Object-level permissions of the IAM's tools, on top of scopes — the one place that knows them.

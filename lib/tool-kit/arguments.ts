@@ -40,6 +40,14 @@ export const Password = Type.String({ minLength: 8, maxLength: 256, description:
 export const WEBSITE_PATTERN = '^$|^https?://[^\\s]+$'
 export const WebsiteUrl = Type.String({ pattern: WEBSITE_PATTERN, maxLength: 2000, description: 'http(s) URL ("" clears it)' })
 export const RedirectUri = Type.String({ pattern: '^https?://[^\\s#]+$', maxLength: 2000, description: 'absolute https URL without fragment (http only on loopback hosts)' })
+export const TokenEndpointAuthMethod = Type.Union([Type.Literal('client_secret_basic'), Type.Literal('client_secret_post'), Type.Literal('private_key_jwt'), Type.Literal('none')], {
+  description: 'how it authenticates at the token endpoint: a secret (client_secret_basic, client_secret_post), a JWT signed with its private key (private_key_jwt: give jwks or jwksUri; no secret), or none (a public client, PKCE)'
+})
+export const Jwks = Type.Object({
+  keys: Type.Array(Type.Record(Type.String({ maxLength: 64 }), Type.Unknown()), { minItems: 1, maxItems: 10 })
+}, { description: 'its public keys for private_key_jwt, a JWK Set (RSA, EC or OKP public keys; no private or symmetric keys)' })
+export const JwksUri = Type.String({ pattern: '^https?://[^\\s#]+$', maxLength: 2000, description: 'where it publishes its public keys for private_key_jwt (https; fetched, cached by its caching headers)' })
+export const ApplicationType = Type.Union([Type.Literal('web'), Type.Literal('native')], { description: 'web (default) or native (RFC 7591)' })
 export const GrantType = Type.Union([Type.Literal('authorization_code'), Type.Literal('client_credentials'), Type.Literal('refresh_token')])
 export const APP_SCOPE_PATTERN = '^(read|write|admin|openid|profile|email|[a-z][a-z0-9_-]*:(read|write))$'
 export const AppScope = Type.String({ pattern: APP_SCOPE_PATTERN, maxLength: 100, description: 'a tool scope ("user:read"), an alias (read, write, admin) or an OIDC scope (openid, profile, email)' })

@@ -4,6 +4,8 @@ import type { Store } from '../storage/store.js'
 import { StoreError } from '../storage/errors.js'
 import { ToolError } from './tool.js'
 import { USER_NAME_PATTERN } from './arguments.js'
+import { checkPublicKeySet } from '../oauth/client-assertion.js'
+import { checkFetchableUrl } from '../net/fetch.js'
 
 /* Checks of tool arguments that a schema cannot express. */
 
@@ -63,5 +65,37 @@ export async function checkPermissionRoles (store: Store, owner: string, roles: 
       if (err instanceof StoreError && err.code === 'not_found') throw new ToolError('invalid', `roles: role "${role}" does not exist`)
       throw err
     }
+  }
+}
+
+/** An application's client authentication as it will be after a create or update. */
+export interface ClientKeysState {
+  tokenEndpointAuthMethod: string
+  jwks: unknown
+  jwksUri: string | null
+}
+
+/**
+ * `private_key_jwt` needs exactly one place for its public keys (an inline set that holds only
+ * public asymmetric keys, or an https URL it publishes them at); other methods have no keys.
+ * `allowInsecure` is the development switch that also lets the URL be http or non-public.
+ */
+export async function checkClientKeys (state: ClientKeysState, allowInsecure: boolean): Promise<void> {
+  const hasJwks = state.jwks !== null && state.jwks !== undefined
+  const hasUri = state.jwksUri !== null
+  if (state.tokenEndpointAuthMethod !== 'private_key_jwt') {
+    if (hasJwks || hasUri) throw new ToolError('invalid', 'jwks and jwksUri are only for tokenEndpointAuthMethod private_key_jwt')
+    return
+  }
+  if (hasJwks === hasUri) throw new ToolError('invalid', 'private_key_jwt needs exactly one of jwks (the public keys) or jwksUri (where they are published)')
+  if (hasJwks) {
+    const problem = await checkPublicKeySet(state.jwks)
+    if (problem !== undefined) throw new ToolError('invalid', `jwks: ${problem}`)
+    return
+  }
+  try {
+    checkFetchableUrl(state.jwksUri ?? '', { allowInsecure })
+  } catch (err) {
+    throw new ToolError('invalid', `jwksUri: ${(err as Error).message}`)
   }
 }

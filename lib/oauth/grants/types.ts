@@ -3,7 +3,7 @@ import type { Store } from '../../storage/store.js'
 import type { TokenResponse, TokenService } from '../tokens.js'
 
 /** How the client proved itself at the token endpoint. */
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none'
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none'
 
 /**
  * The accounts a grant re-checks before issuing, read through the in-memory auth state (the

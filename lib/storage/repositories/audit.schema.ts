@@ -9,6 +9,8 @@ export interface AuditEventRow {
   principal_kind: string
   organization: string
   client_id: string
+  /** `application`, `dynamic` or `metadata-document` (lib/auth/policy.ts `clientKind`); '' without a client. */
+  client_kind: string
   tool: string
   outcome: string
   duration_ms: number
@@ -24,6 +26,8 @@ export interface AuditEvent {
   principalKind: string
   organization: string
   clientId: string
+  /** How the client came to exist (lib/auth/policy.ts `clientKind`); '' or absent without a client. */
+  clientKind?: string
   tool: string
   outcome: 'success' | 'error' | 'denied'
   durationMs: number
@@ -39,6 +43,7 @@ export function toAuditEvent (r: AuditEventRow): AuditEvent {
     principalKind: r.principal_kind,
     organization: r.organization,
     clientId: r.client_id,
+    clientKind: r.client_kind,
     tool: r.tool,
     outcome: r.outcome as AuditEvent['outcome'],
     durationMs: r.duration_ms,
@@ -54,6 +59,7 @@ export const AuditEventSchema = Type.Object({
   principalKind: Type.String(),
   organization: Type.String(),
   clientId: Type.String(),
+  clientKind: Type.String({ description: 'how the client came to exist: application (created by an administrator), dynamic (registered itself), metadata-document (known by its URL); empty without a client' }),
   tool: Type.String(),
   outcome: Type.String({ description: 'success, error or denied' }),
   durationMs: Type.Number(),
@@ -68,6 +74,7 @@ export function auditEventOut (e: AuditEvent): Static<typeof AuditEventSchema> {
     principalKind: e.principalKind,
     organization: e.organization,
     clientId: e.clientId,
+    clientKind: e.clientKind ?? '',
     tool: e.tool,
     outcome: e.outcome,
     durationMs: e.durationMs,

@@ -17,6 +17,8 @@ const TokenRequestSchema = Type.Object({
   resource: Type.Optional(Type.Union([Param, Type.Array(Param, { maxItems: 10 })])),
   client_id: Type.Optional(Param),
   client_secret: Type.Optional(Param),
+  client_assertion_type: Type.Optional(Param),
+  client_assertion: Type.Optional(Param),
   code: Type.Optional(Param),
   redirect_uri: Type.Optional(Param),
   code_verifier: Type.Optional(Param),

@@ -5,8 +5,11 @@ import { OAuthError } from '../../../../../lib/oauth/errors.js'
 const RevocationRequestSchema = Type.Object({
   token: Type.Optional(Type.String({ maxLength: 8192 })),
   token_type_hint: Type.Optional(Type.String({ maxLength: 64 })),
-  client_id: Type.Optional(Type.String({ maxLength: 256 })),
-  client_secret: Type.Optional(Type.String({ maxLength: 512 }))
+  // A metadata-document client's id is its document's URL (at most 2048 characters).
+  client_id: Type.Optional(Type.String({ maxLength: 2048 })),
+  client_secret: Type.Optional(Type.String({ maxLength: 512 })),
+  client_assertion_type: Type.Optional(Type.String({ maxLength: 256 })),
+  client_assertion: Type.Optional(Type.String({ maxLength: 8192 }))
 }, { additionalProperties: true })
 
 /**
