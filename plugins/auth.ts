@@ -11,6 +11,7 @@ import { clientOfBasicCredentials } from '../lib/oauth/client-auth.js'
 import { servedResources } from '../lib/oauth/resource.js'
 import { BoundedCache } from '../lib/oauth/bounded-cache.js'
 import { BUILT_IN } from '../lib/bootstrap.js'
+import { createDpopVerifier, type DpopVerifier } from '../lib/auth/dpop.js'
 import { audienceMatches, CLOCK_TOLERANCE_MS, decodeJwtHeader, describeJwtError, JWT_ALGORITHM, keyLookupError, UnknownSigningKeyError, type AccessTokenClaims } from '../lib/jwt.js'
 
 export type TokenCheck = { ok: true, claims: AccessTokenClaims, principal: Principal } | { ok: false, description: string }
@@ -18,7 +19,7 @@ export type TokenCheck = { ok: true, claims: AccessTokenClaims, principal: Princ
 declare module 'fastify' {
   interface FastifyInstance {
     /**
-     * Who is calling, by the three ways in (DESIGN.md order): Bearer access token, HTTP Basic
+     * Who is calling, by the three ways in (DESIGN.md order): Bearer (or DPoP) access token, HTTP Basic
      * client credentials, session cookie. Never reads the query string. A present but bad
      * `Authorization` header is a failure even when a valid cookie is also sent. Throws
      * StoreError('unavailable') when revocation data is stale (answer 503).
@@ -30,6 +31,8 @@ declare module 'fastify' {
      * audience is checked only when `audiences` is given. For introspection and userinfo.
      */
     verifyAccessToken: (token: string, issuer: string, audiences?: readonly string[]) => Promise<TokenCheck>
+    /** Judges DPoP proofs (RFC 9449), their `jti`s used once across instances. */
+    dpop: DpopVerifier
   }
 }
 
@@ -64,6 +67,17 @@ function invalid (description: string): { ok: false, failure: AuthFailure } {
   return { ok: false, failure: { reason: 'invalid_token', description } }
 }
 
+/** A token refused for a DPoP reason: answered with a `DPoP` challenge (RFC 9449 §7.1). */
+function invalidForDpop (description: string): { ok: false, failure: AuthFailure } {
+  return { ok: false, failure: { reason: 'invalid_token', description, dpop: true } }
+}
+
+/** The request's path, without the query: with `{base}` it is the URL a DPoP proof's `htu` names. */
+function pathOf (url: string): string {
+  const query = url.indexOf('?')
+  return query < 0 ? url : url.slice(0, query)
+}
+
 /** Parses the claims @fastify/jwt verified into our shape; undefined when a claim has the wrong type. */
 function toClaims (payload: Record<string, unknown>): AccessTokenClaims | undefined {
   const { iss, sub, aud, exp, iat, jti, scope, client_id: clientId, sub_kind: subKind, sid } = payload
@@ -72,6 +86,8 @@ function toClaims (payload: Record<string, unknown>): AccessTokenClaims | undefi
   if (subKind !== 'user' && subKind !== 'application') return undefined
   if (sid !== undefined && typeof sid !== 'string') return undefined
   if (typeof aud !== 'string' && !Array.isArray(aud)) return undefined
+  const { cnf } = payload
+  if (cnf !== undefined && (cnf === null || typeof cnf !== 'object' || typeof (cnf as { jkt?: unknown }).jkt !== 'string')) return undefined
   return { ...(payload as unknown as AccessTokenClaims), scope: scope ?? '' }
 }
 
@@ -91,7 +107,8 @@ function userPrincipal (user: User, clientId: string | null, scopes: ReadonlySet
 }
 
 export default fp(async function auth (fastify) {
-  const { authState, tools } = fastify
+  const { authState, tools, store } = fastify
+  const dpop = createDpopVerifier({ claim: (kind, value, expiresAt) => store.usedValues.claim(kind, value, expiresAt) })
   const verified = new BoundedCache<string, VerifiedToken>(TOKEN_CACHE_MAX)
   // Expanded scope sets of applications acting for themselves, per (immutable) application object.
   const appScopes = new WeakMap<Application, ReadonlySet<string>>()
@@ -220,15 +237,39 @@ export default fp(async function auth (fastify) {
   let audienceBase = ''
   let mcpAudiences: readonly string[] = []
 
-  async function bearer (request: FastifyRequest, token: string): Promise<AuthResult> {
-    if (token === '') return invalid('the bearer token is empty')
-    const base = fastify.publicBase(request)
+  function audiencesFor (base: string): readonly string[] {
     if (base !== audienceBase) {
       mcpAudiences = servedResources(base)
       audienceBase = base
     }
-    const result = await checkToken(token, base, mcpAudiences)
-    return result.ok ? { ok: true, principal: result.principal } : invalid(result.description)
+    return mcpAudiences
+  }
+
+  async function bearer (request: FastifyRequest, token: string): Promise<AuthResult> {
+    if (token === '') return invalid('the bearer token is empty')
+    const base = fastify.publicBase(request)
+    const result = await checkToken(token, base, audiencesFor(base))
+    if (!result.ok) return invalid(result.description)
+    // A bound token alone proves nothing (RFC 9449 §7.1): whoever stole it lacks the key.
+    if (result.claims.cnf !== undefined) return invalidForDpop('this token is DPoP-bound: present it with the DPoP scheme and a proof')
+    return { ok: true, principal: result.principal }
+  }
+
+  /**
+   * `Authorization: DPoP <token>` with a `DPoP` proof (RFC 9449 §7): the token must be bound,
+   * and the proof fresh, for this request, for this token, signed by the bound key. The token's
+   * checks stay cached; the proof is judged on every request.
+   */
+  async function dpopBound (request: FastifyRequest, token: string): Promise<AuthResult> {
+    if (token === '') return invalidForDpop('the DPoP token is empty')
+    const base = fastify.publicBase(request)
+    const result = await checkToken(token, base, audiencesFor(base))
+    if (!result.ok) return invalidForDpop(result.description)
+    const jkt = result.claims.cnf?.jkt
+    if (jkt === undefined) return invalidForDpop('the DPoP scheme needs a DPoP-bound token; this one is a bearer token')
+    const proof = await dpop.verify(request.headers.dpop, { method: request.method, url: base + pathOf(request.url), accessToken: token, jkt })
+    if (!proof.ok) return { ok: false, failure: { reason: 'invalid_dpop_proof', description: proof.description } }
+    return { ok: true, principal: result.principal }
   }
 
   async function basic (request: FastifyRequest, header: string): Promise<AuthResult> {
@@ -279,6 +320,7 @@ export default fp(async function auth (fastify) {
   }
 
   fastify.decorate('verifyAccessToken', checkToken)
+  fastify.decorate('dpop', dpop)
 
   fastify.decorate('authenticate', async function authenticate (request: FastifyRequest): Promise<AuthResult> {
     const header = request.headers.authorization
@@ -287,11 +329,15 @@ export default fp(async function auth (fastify) {
       if (header.startsWith('Bearer ') && header.length > 7 && header.charCodeAt(7) > 32 && header.charCodeAt(header.length - 1) > 32) {
         return await bearer(request, header.slice(7))
       }
+      if (header.startsWith('DPoP ') && header.length > 5 && header.charCodeAt(5) > 32 && header.charCodeAt(header.length - 1) > 32) {
+        return await dpopBound(request, header.slice(5))
+      }
       const trimmed = header.trimStart()
       const space = trimmed.search(/[ \t]/)
       const scheme = (space < 0 ? trimmed : trimmed.slice(0, space)).toLowerCase()
       if (scheme === 'bearer') return await bearer(request, space < 0 ? '' : trimmed.slice(space + 1).trim())
       if (scheme === 'basic') return await basic(request, header)
+      if (scheme === 'dpop') return await dpopBound(request, space < 0 ? '' : trimmed.slice(space + 1).trim())
       return { ok: false, failure: { reason: 'invalid_token', description: 'unsupported authorization scheme' } }
     }
     const sessionId = fastify.sessions.idOf(request)
