@@ -3,6 +3,7 @@ import type { Application } from '../storage/models.js'
 import { OIDC_SCOPES, sortScopes } from '../scopes.js'
 import { grantableScopes } from '../auth/policy.js'
 import { JWT_ALGORITHM } from '../jwt.js'
+import { DPOP_ALGORITHMS } from '../auth/dpop.js'
 
 /** Where each OAuth endpoint lives under `{base}` (Casdoor-compatible paths, DESIGN.md). */
 export const OAUTH_PATHS = {
@@ -39,7 +40,9 @@ export const ProtectedResourceMetadataSchema = Type.Object({
   scopes_supported: Type.Array(Type.String()),
   resource_name: Type.String(),
   resource_documentation: Type.String(),
-  resource_signing_alg_values_supported: Type.Array(Type.String())
+  resource_signing_alg_values_supported: Type.Array(Type.String()),
+  dpop_bound_access_tokens_required: Type.Boolean(),
+  dpop_signing_alg_values_supported: Type.Array(Type.String())
 })
 export type ProtectedResourceMetadata = Static<typeof ProtectedResourceMetadataSchema>
 
@@ -52,7 +55,10 @@ export function protectedResourceMetadata (base: string, resource: string, scope
     scopes_supported: scopes,
     resource_name: 'iam-mcp',
     resource_documentation: `${base}/docs`,
-    resource_signing_alg_values_supported: [JWT_ALGORITHM]
+    resource_signing_alg_values_supported: [JWT_ALGORITHM],
+    // RFC 9449 §5.1 / RFC 9728: bearer tokens keep working; DPoP-bound ones are accepted too.
+    dpop_bound_access_tokens_required: false,
+    dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS]
   }
 }
 
@@ -76,7 +82,8 @@ export const AuthorizationServerMetadataSchema = Type.Object({
   authorization_response_iss_parameter_supported: Type.Boolean(),
   subject_types_supported: Type.Array(Type.String()),
   id_token_signing_alg_values_supported: Type.Array(Type.String()),
-  claims_supported: Type.Array(Type.String())
+  claims_supported: Type.Array(Type.String()),
+  dpop_signing_alg_values_supported: Type.Array(Type.String())
 })
 export type AuthorizationServerMetadata = Static<typeof AuthorizationServerMetadataSchema>
 
@@ -106,7 +113,8 @@ export function authorizationServerMetadata (base: string, scopes: string[], reg
     authorization_response_iss_parameter_supported: true,
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [JWT_ALGORITHM],
-    claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'azp', 'at_hash', 'sid', 'name', 'preferred_username', 'email']
+    claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'azp', 'at_hash', 'sid', 'name', 'preferred_username', 'email'],
+    dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS]
   }
 }
 
