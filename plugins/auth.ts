@@ -11,7 +11,7 @@ import { clientOfBasicCredentials } from '../lib/oauth/client-auth.js'
 import { servedResources } from '../lib/oauth/resource.js'
 import { BoundedCache } from '../lib/oauth/bounded-cache.js'
 import { BUILT_IN } from '../lib/bootstrap.js'
-import { createDpopVerifier, type DpopVerifier } from '../lib/auth/dpop.js'
+import { createDpopVerifier, schemeMismatch, type DpopVerifier } from '../lib/auth/dpop.js'
 import { audienceMatches, CLOCK_TOLERANCE_MS, decodeJwtHeader, describeJwtError, JWT_ALGORITHM, keyLookupError, UnknownSigningKeyError, type AccessTokenClaims } from '../lib/jwt.js'
 
 export type TokenCheck = { ok: true, claims: AccessTokenClaims, principal: Principal } | { ok: false, description: string }
@@ -265,8 +265,8 @@ export default fp(async function auth (fastify) {
     const base = fastify.publicBase(request)
     const result = await checkToken(token, base, audiencesFor(base))
     if (!result.ok) return invalid(result.description)
-    // A bound token alone proves nothing (RFC 9449 §7.1): whoever stole it lacks the key.
-    if (result.claims.cnf !== undefined) return invalidForDpop('this token is DPoP-bound: present it with the DPoP scheme and a proof')
+    // A bound token alone proves nothing: whoever stole it lacks the key.
+    if (result.claims.cnf !== undefined) return invalidForDpop(schemeMismatch('bearer', result.claims.cnf.jkt) ?? '')
     return { ok: true, principal: result.principal }
   }
 
@@ -281,7 +281,7 @@ export default fp(async function auth (fastify) {
     const result = await checkToken(token, base, audiencesFor(base))
     if (!result.ok) return invalidForDpop(result.description)
     const jkt = result.claims.cnf?.jkt
-    if (jkt === undefined) return invalidForDpop('the DPoP scheme needs a DPoP-bound token; this one is a bearer token')
+    if (jkt === undefined) return invalidForDpop(schemeMismatch('dpop', jkt) ?? '')
     const proof = await dpop.verify(request.headers.dpop, { method: request.method, url: base + pathOf(request.url), accessToken: token, jkt })
     if (!proof.ok) return { ok: false, failure: { reason: 'invalid_dpop_proof', description: proof.description } }
     return { ok: true, principal: result.principal }

@@ -42,6 +42,8 @@ export interface DpopExpectation {
   jkt?: string
 }
 
+interface ProofKey { key: Awaited<ReturnType<typeof importJWK>>, jkt: string }
+
 export type DpopCheck = { ok: true, jkt: string } | { ok: false, description: string }
 
 export interface DpopVerifierDeps {
@@ -58,6 +60,17 @@ export interface DpopVerifier {
    * exactly one proof is refused.
    */
   verify: (header: string | string[] | undefined, expected: DpopExpectation) => Promise<DpopCheck>
+}
+
+/**
+ * RFC 9449 §7.1, the one place it is decided: a bound token (`cnf.jkt`) is accepted only under
+ * the `DPoP` scheme, and the `DPoP` scheme only with a bound token. Undefined when the scheme
+ * fits the token; else why not. A proof is still required for a bound token (`verify`).
+ */
+export function schemeMismatch (scheme: 'bearer' | 'dpop', boundTo: string | undefined): string | undefined {
+  if (scheme === 'bearer' && boundTo !== undefined) return 'this token is DPoP-bound: present it with the DPoP scheme and a proof'
+  if (scheme === 'dpop' && boundTo === undefined) return 'the DPoP scheme needs a DPoP-bound token; this one is a bearer token'
+  return undefined
 }
 
 /** base64url(SHA-256(access token)): the proof's `ath` (RFC 9449 §4.2). */
@@ -94,17 +107,18 @@ function fail (description: string): DpopCheck {
 
 /** The one place a DPoP proof is judged, for the token endpoint and the protected resources alike. */
 export function createDpopVerifier ({ claim, clock = Date.now }: DpopVerifierDeps): DpopVerifier {
-  const keys = new BoundedCache<string, Awaited<ReturnType<typeof importJWK>>>(KEY_CACHE_MAX)
+  const keys = new BoundedCache<string, ProofKey>(KEY_CACHE_MAX)
   const expectedUrls = new BoundedCache<string, string | undefined>(64)
 
-  async function publicKey (jwk: JWK, alg: string): Promise<Awaited<ReturnType<typeof importJWK>> | undefined> {
+  /** The imported key and its thumbprint, once per key: a client signs many proofs with one. */
+  async function publicKey (jwk: JWK, alg: string): Promise<ProofKey | undefined> {
     const cacheKey = `${alg} ${JSON.stringify(jwk)}`
     const hit = keys.get(cacheKey)
     if (hit !== undefined) return hit
     try {
-      const key = await importJWK(jwk, alg)
-      keys.set(cacheKey, key)
-      return key
+      const entry = { key: await importJWK(jwk, alg), jkt: await calculateJwkThumbprint(jwk, 'sha256') }
+      keys.set(cacheKey, entry)
+      return entry
     } catch {
       return undefined
     }
@@ -126,10 +140,10 @@ export function createDpopVerifier ({ claim, clock = Date.now }: DpopVerifierDep
     if (crit !== undefined) return fail('the DPoP proof has critical headers this service does not understand')
     if (jwk === null || typeof jwk !== 'object' || Array.isArray(jwk)) return fail('the DPoP proof must carry its public key in the jwk header')
     if (PRIVATE_MEMBERS.some(m => Object.hasOwn(jwk, m))) return fail('the DPoP proof jwk must be a public key')
-    const key = await publicKey(jwk as JWK, alg)
-    if (key === undefined) return fail('the DPoP proof jwk is not a usable public key for its algorithm')
+    const imported = await publicKey(jwk as JWK, alg)
+    if (imported === undefined) return fail('the DPoP proof jwk is not a usable public key for its algorithm')
     try {
-      await compactVerify(proof, key, { algorithms: [alg] })
+      await compactVerify(proof, imported.key, { algorithms: [alg] })
     } catch {
       return fail('the DPoP proof signature does not verify with its jwk')
     }
@@ -154,7 +168,7 @@ export function createDpopVerifier ({ claim, clock = Date.now }: DpopVerifierDep
         return fail('the DPoP proof ath does not match the access token')
       }
     }
-    const jkt = await calculateJwkThumbprint(jwk as JWK, 'sha256')
+    const { jkt } = imported
     if (expected.jkt !== undefined && !sameString(jkt, expected.jkt)) return fail('the DPoP proof key is not the key the token is bound to')
     // Last: a refused proof does not use up its jti. Keyed by the key too, so that one client
     // cannot burn another's identifiers.

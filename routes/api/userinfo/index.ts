@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox'
 import { OIDC_SCOPES } from '../../../lib/scopes.js'
 import { servedResources } from '../../../lib/oauth/resource.js'
 import { OAUTH_PATHS } from '../../../lib/oauth/discovery.js'
+import { schemeMismatch } from '../../../lib/auth/dpop.js'
 
 const UserInfoSchema = Type.Object({
   sub: Type.String(),
@@ -36,12 +37,12 @@ const userinfo: FastifyPluginAsyncTypebox = async function (fastify) {
     if (!checked.ok) return challenge(reply, 401, 'invalid_token', checked.description)
     // RFC 9449 §7: a bound token only with the DPoP scheme and a proof by its key; the scheme only for a bound token.
     const jkt = checked.claims.cnf?.jkt
-    if (match[1].toLowerCase() === 'dpop') {
-      if (jkt === undefined) return challenge(reply, 401, 'invalid_token', 'the DPoP scheme needs a DPoP-bound token')
+    const scheme = match[1].toLowerCase() === 'dpop' ? 'dpop' : 'bearer'
+    const mismatch = schemeMismatch(scheme, jkt)
+    if (mismatch !== undefined) return challenge(reply, 401, 'invalid_token', mismatch)
+    if (jkt !== undefined) {
       const proof = await fastify.dpop.verify(request.headers.dpop, { method: request.method, url: base + OAUTH_PATHS.userinfo, accessToken: token, jkt })
       if (!proof.ok) return challenge(reply, 401, 'invalid_dpop_proof', proof.description)
-    } else if (jkt !== undefined) {
-      return challenge(reply, 401, 'invalid_token', 'this token is DPoP-bound: present it with the DPoP scheme and a proof')
     }
     const { principal } = checked
     const scopes = principal.scopes ?? new Set<string>()
