@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import fastifyBasicAuth from '@fastify/basic-auth'
 import type { FastifyRequest } from 'fastify'
 import type { AuthFailure, AuthResult, Principal } from '../lib/principal.js'
-import type { Application, Session, User } from '../lib/storage/models.js'
+import type { Application } from '../lib/storage/models.js'
 import { StoreError } from '../lib/storage/errors.js'
 import { parseScope } from '../lib/scopes.js'
 import { grantableScopes, mayActForItself } from '../lib/auth/policy.js'
@@ -12,6 +12,7 @@ import { servedResources } from '../lib/oauth/resource.js'
 import { BoundedCache } from '../lib/oauth/bounded-cache.js'
 import { BUILT_IN } from '../lib/bootstrap.js'
 import { createDpopVerifier, schemeMismatch, type DpopVerifier } from '../lib/auth/dpop.js'
+import { isActive, issuedBefore, toClaims, userPrincipal } from '../lib/auth/access-token.js'
 import { audienceMatches, CLOCK_TOLERANCE_MS, decodeJwtHeader, describeJwtError, JWT_ALGORITHM, keyLookupError, UnknownSigningKeyError, type AccessTokenClaims } from '../lib/jwt.js'
 
 export type TokenCheck = { ok: true, claims: AccessTokenClaims, principal: Principal } | { ok: false, description: string }
@@ -58,15 +59,6 @@ interface VerifiedToken {
   checked?: { generation: number, until: number, outcome: TokenCheck & { ok: true } }
 }
 
-function isActive (session: Session | undefined): boolean {
-  return session !== undefined && session.endedAt === null && session.expiresAt > Date.now()
-}
-
-/** Whether the token was issued before the account was created (`iat` has one-second precision). */
-function issuedBefore (claims: AccessTokenClaims, createdTime: string): boolean {
-  return claims.iat * 1000 + 1000 < Date.parse(createdTime)
-}
-
 function invalid (description: string): { ok: false, failure: AuthFailure } {
   return { ok: false, failure: { reason: 'invalid_token', description } }
 }
@@ -80,34 +72,6 @@ function invalidForDpop (description: string): { ok: false, failure: AuthFailure
 function pathOf (url: string): string {
   const query = url.indexOf('?')
   return query < 0 ? url : url.slice(0, query)
-}
-
-/** Parses the claims @fastify/jwt verified into our shape; undefined when a claim has the wrong type. */
-function toClaims (payload: Record<string, unknown>): AccessTokenClaims | undefined {
-  const { iss, sub, aud, exp, iat, jti, scope, client_id: clientId, sub_kind: subKind, sid } = payload
-  if (typeof iss !== 'string' || typeof sub !== 'string' || typeof exp !== 'number' || typeof iat !== 'number') return undefined
-  if (typeof jti !== 'string' || typeof clientId !== 'string' || (scope !== undefined && typeof scope !== 'string')) return undefined
-  if (subKind !== 'user' && subKind !== 'application') return undefined
-  if (sid !== undefined && typeof sid !== 'string') return undefined
-  if (typeof aud !== 'string' && !Array.isArray(aud)) return undefined
-  const { cnf } = payload
-  if (cnf !== undefined && (cnf === null || typeof cnf !== 'object' || typeof (cnf as { jkt?: unknown }).jkt !== 'string')) return undefined
-  return { ...(payload as unknown as AccessTokenClaims), scope: scope ?? '' }
-}
-
-/** A user as a principal: its organization decides its reach (global admin of `built-in`). */
-function userPrincipal (user: User, clientId: string | null, scopes: ReadonlySet<string> | null, via: Principal['via']): Principal {
-  return {
-    kind: 'user',
-    id: user.id,
-    organization: user.owner,
-    name: user.name,
-    isAdmin: user.isAdmin,
-    isGlobalAdmin: user.isAdmin && user.owner === BUILT_IN,
-    clientId,
-    scopes,
-    via
-  }
 }
 
 export default fp(async function auth (fastify) {
