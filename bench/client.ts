@@ -5,11 +5,11 @@
 
 import { basic, jsonRpc, MCP_PATH, mcpHeaders, TOKEN_PATH, tokenRequestBody } from './requests.js'
 
-/** A client_credentials access token, the client authenticating with HTTP Basic. */
-export async function mintToken (base: string, clientId: string, clientSecret: string, scope?: string): Promise<{ token: string, scope: string }> {
+/** A client_credentials access token, the client authenticating with HTTP Basic; DPoP-bound when a proof is given. */
+export async function mintToken (base: string, clientId: string, clientSecret: string, scope?: string, dpopProof?: string): Promise<{ token: string, scope: string }> {
   const res = await fetch(base + TOKEN_PATH, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(clientId, clientSecret) },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(clientId, clientSecret), ...(dpopProof === undefined ? {} : { dpop: dpopProof }) },
     body: tokenRequestBody(scope)
   })
   const text = await res.text()

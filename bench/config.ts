@@ -90,6 +90,9 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
   // The 2026-07-28 twins of 1 and 3: the same work sent as the SDK v2 client sends it (headers
   // and `_meta`), run right after their legacy twin so that the two meet the same machine.
   { id: '1m', title: 'tools/list, bearer, every scope, 2026-07-28', target: { ratio: 0.8, p99: 10, rssMiB: RSS_LIMIT_MIB, twin: '1' }, status: 200, engine: 'sqlite' },
+  // 1 with a DPoP-bound token: what a proof costs per request (verified every time, its jti
+  // recorded once across instances), reported beside 1 rather than held to a target.
+  { id: '1d', title: 'tools/list, DPoP-bound token, every scope', target: { rssMiB: RSS_LIMIT_MIB }, status: 200, engine: 'sqlite' },
   { id: '2', title: 'tools/list, bearer, one scope', target: { ratio: 0.8, p99: 10, rssMiB: RSS_LIMIT_MIB }, status: 200, engine: 'sqlite' },
   { id: '3', title: 'tools/call get_applications (10 of 100)', target: { ratio: 0.6, rssMiB: RSS_LIMIT_MIB }, status: 200, engine: 'sqlite' },
   { id: '3m', title: 'tools/call get_applications (10 of 100), 2026-07-28', target: { ratio: 0.6, rssMiB: RSS_LIMIT_MIB, twin: '3' }, status: 200, engine: 'sqlite' },

@@ -26,6 +26,7 @@ import { benchSettings, selectScenarios, type BenchSettings, type ScenarioSpec }
 import { callTool, mintToken, rpc } from './client.js'
 import { basic, jsonRpc, MCP_PATH, mcpHeaders, MODERN_PROTOCOL_VERSION, modernRequest, TOKEN_PATH, tokenRequestBody } from './requests.js'
 import { freePort, sampleRss, spawnChild, waitReady, type Child } from './processes.js'
+import { DpopSigner } from './dpop.js'
 import { compareTwins, fmt, markdownTable, median, renderSvg, summarize, type RunSample, type ScenarioSummary } from './stats.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -41,6 +42,8 @@ interface Load {
   child: Child
   request: Pick<Options, 'method' | 'headers' | 'body' | 'requests'>
   path: string
+  /** Runs before each run of `seconds` (DPoP: signs that run's proofs ahead, off the clock). */
+  before?: (seconds: number) => void
 }
 
 interface Service {
@@ -122,6 +125,8 @@ interface Prepared {
   basicApp: { clientId: string, clientSecret: string }
   /** Size in bytes of `tools/list` for a token holding every scope. */
   toolsListBytes: number
+  /** A DPoP-bound token holding every scope, and the key it is bound to; absent if none could be had. */
+  dpop?: { token: string, signer: DpopSigner }
 }
 
 /** Sets up the data the scenarios need, through the token endpoint and MCP tools only. */
@@ -176,7 +181,17 @@ async function prepare (service: Service, applications: number): Promise<Prepare
       scopes: [single]
     })
   }
-  return { allScopes, oneScope, tokenProblem, organization, basicApp: { clientId, clientSecret }, toolsListBytes: list.bytes }
+  let dpop: Prepared['dpop']
+  if (tokenProblem === undefined) {
+    try {
+      const signer = new DpopSigner()
+      const bound = await mintToken(base, service.bootstrap.id, service.bootstrap.secret, undefined, signer.proof('POST', base + TOKEN_PATH))
+      dpop = { token: bound.token, signer }
+    } catch (err) {
+      log(`cannot mint a DPoP-bound token (${(err as Error).message.slice(0, 200)})`)
+    }
+  }
+  return { allScopes, oneScope, tokenProblem, organization, basicApp: { clientId, clientSecret }, toolsListBytes: list.bytes, ...(dpop === undefined ? {} : { dpop }) }
 }
 
 /** The autocannon request of each scenario. */
@@ -197,6 +212,30 @@ function loadFor (spec: ScenarioSpec, service: Service, prepared: Prepared): Loa
   switch (spec.id) {
     case '1': return post(bearer(prepared.allScopes), jsonRpc('tools/list'))
     case '1m': return modern(bearer(prepared.allScopes), 'tools/list')
+    case '1d': {
+      if (prepared.dpop === undefined) throw new Error('no DPoP-bound token')
+      const { token, signer } = prepared.dpop
+      const htu = child.base + MCP_PATH
+      const headers = mcpHeaders(`DPoP ${token}`)
+      const body = jsonRpc('tools/list')
+      return {
+        spec,
+        child,
+        path: MCP_PATH,
+        // Enough proofs for the run at well above this machine's rate; a shortfall is signed on
+        // the spot and reported.
+        before: (seconds) => { signer.refill(Math.ceil(seconds * PROOFS_PER_SECOND) + 100, 'POST', htu, token) },
+        request: {
+          requests: [{
+            method: 'POST',
+            path: MCP_PATH,
+            headers,
+            body,
+            setupRequest: (request) => ({ ...request, headers: { ...headers, dpop: signer.next('POST', htu, token) } })
+          }]
+        }
+      }
+    }
     case '2': return post(bearer(prepared.oneScope), jsonRpc('tools/list'))
     case '3': return post(prepared.allScopes, jsonRpc('tools/call', applicationsPage))
     case '3m': return modern(prepared.allScopes, 'tools/call', applicationsPage)
@@ -243,8 +282,10 @@ function loadFor (spec: ScenarioSpec, service: Service, prepared: Prepared): Loa
 async function checkLoad (load: Load): Promise<void> {
   const { request } = load
   const first = request.requests?.[0]
-  const headers = first?.headers ?? request.headers ?? {}
-  const body = first?.setupRequest !== undefined ? first.setupRequest({ ...first }, {}).body : request.body
+  load.before?.(0)
+  const set = first?.setupRequest?.({ ...first }, {})
+  const headers = set?.headers ?? first?.headers ?? request.headers ?? {}
+  const body = set?.body ?? first?.body ?? request.body
   const res = await fetch(load.child.base + load.path, { method: 'POST', headers, body })
   const text = await res.text()
   if (res.status !== load.spec.status) throw new Error(`expected HTTP ${load.spec.status}, got ${res.status}: ${text.slice(0, 300)}`)
@@ -398,7 +439,10 @@ async function main (): Promise<void> {
     if (settings.warmup > 0) {
       log('warming up …')
       await run(baseline, MCP_PATH, baselineRequest, settings.warmup, settings.connections, 200)
-      for (const load of loads) await run(load.child, load.path, load.request, settings.warmup, settings.connections, load.spec.status)
+      for (const load of loads) {
+        load.before?.(settings.warmup)
+        await run(load.child, load.path, load.request, settings.warmup, settings.connections, load.spec.status)
+      }
     }
 
     const samples = new Map<string, { a: RunSample[], b: RunSample[], rss: number }>(loads.map(l => [l.spec.id, { a: [], b: [], rss: 0 }]))
@@ -406,6 +450,7 @@ async function main (): Promise<void> {
       for (const load of loads) {
         const entry = samples.get(load.spec.id)
         if (entry === undefined) continue
+        load.before?.(settings.duration)
         const a = await run(load.child, load.path, load.request, settings.duration, settings.connections, load.spec.status)
         const b = await run(baseline, MCP_PATH, baselineRequest, settings.duration, settings.connections, 200)
         entry.a.push(a.sample)
@@ -444,6 +489,11 @@ async function main (): Promise<void> {
     process.stdout.write(`Peak RSS (VmHWM) of the service: SQLite ${fmt(memory.sqliteHwmMiB)} MiB${memory.postgresHwmMiB !== null ? `, PostgreSQL ${fmt(memory.postgresHwmMiB)} MiB` : ''}\n`)
     process.stdout.write(`Password hashing (scrypt N=32768, lib/crypto.ts hashPassword): ${fmt(hashing.sequentialPerSecond, 1)}/s one at a time, ${fmt(hashing.parallelPerSecond, 1)}/s with ${hashing.parallelism} in flight\n`)
     process.stdout.write(`tools/list reply (every scope): ${prepared.toolsListBytes} bytes; baseline reply the same size\n`)
+    const dpopCost = proofCost(summaries)
+    if (dpopCost !== undefined) {
+      process.stdout.write(`DPoP proof: ${fmt(dpopCost.cpuUs)} server CPU µs per request (1d − 1), req/s ratio 1d/1 ${fmt(dpopCost.rpsRatio, 2)}` +
+        `${prepared.dpop !== undefined && prepared.dpop.signer.signedDuringRun > 0 ? `; ${prepared.dpop.signer.signedDuringRun} proofs were signed during the load (pool too small)` : ''}\n`)
+    }
     for (const s of skipped) process.stdout.write(`Skipped ${s.id} (${s.title}): ${s.reason}\n`)
     process.stdout.write(`Targets met: ${met} of ${withTarget.length}\n`)
 
@@ -466,6 +516,7 @@ async function main (): Promise<void> {
       skipped,
       memory,
       passwordHashing: hashing,
+      ...(dpopCost === undefined ? {} : { dpopProof: dpopCost }),
       targetsMet: { met, of: withTarget.length }
     }
     mkdirSync(settings.outDir, { recursive: true })
@@ -481,6 +532,17 @@ async function main (): Promise<void> {
     }
     rmSync(work, { recursive: true, force: true })
   }
+}
+
+/** Proofs signed ahead per second of a DPoP run: above what this service answers on one core. */
+const PROOFS_PER_SECOND = 10_000
+
+/** What a DPoP proof adds to a `tools/list`: 1d against 1, measured in the same run. */
+function proofCost (summaries: readonly ScenarioSummary[]): { cpuUs: number, rpsRatio: number } | undefined {
+  const bearer = summaries.find(s => s.id === '1')
+  const bound = summaries.find(s => s.id === '1d')
+  if (bearer === undefined || bound === undefined || bearer.cpuUs === null || bound.cpuUs === null) return undefined
+  return { cpuUs: bound.cpuUs - bearer.cpuUs, rpsRatio: bound.rps / bearer.rps }
 }
 
 /** Waits for the baseline to listen and checks that its reply has the size it was given. */

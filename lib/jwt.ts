@@ -22,6 +22,8 @@ export interface AccessTokenClaims {
   sub_kind: 'user' | 'application'
   /** The session the token was issued through, if any: ending it ends the token. */
   sid?: string
+  /** RFC 9449 §6.1: the DPoP key the token is bound to (its RFC 7638 thumbprint). */
+  cnf?: { jkt: string }
 }
 
 export interface JwtHeader {

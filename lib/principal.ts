@@ -30,10 +30,14 @@ export interface Principal {
   sessionId?: string
 }
 
-/** Why a request carries no usable principal, for the 401 challenge. */
+/**
+ * Why a request carries no usable principal, for the 401 challenge. `dpop` marks a token refused
+ * for DPoP reasons (RFC 9449 §7.1): its challenge is a `DPoP` one.
+ */
 export type AuthFailure =
   | { reason: 'missing' }
-  | { reason: 'invalid_token', description: string }
+  | { reason: 'invalid_token', description: string, dpop?: true }
+  | { reason: 'invalid_dpop_proof', description: string }
   | { reason: 'invalid_client', description: string }
   | { reason: 'invalid_session', description: string }
 

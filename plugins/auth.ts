@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import fastifyBasicAuth from '@fastify/basic-auth'
 import type { FastifyRequest } from 'fastify'
 import type { AuthFailure, AuthResult, Principal } from '../lib/principal.js'
-import type { Application, Session, User } from '../lib/storage/models.js'
+import type { Application } from '../lib/storage/models.js'
 import { StoreError } from '../lib/storage/errors.js'
 import { parseScope } from '../lib/scopes.js'
 import { grantableScopes, mayActForItself } from '../lib/auth/policy.js'
@@ -11,6 +11,8 @@ import { clientOfBasicCredentials } from '../lib/oauth/client-auth.js'
 import { servedResources } from '../lib/oauth/resource.js'
 import { BoundedCache } from '../lib/oauth/bounded-cache.js'
 import { BUILT_IN } from '../lib/bootstrap.js'
+import { createDpopVerifier, schemeMismatch, type DpopVerifier } from '../lib/auth/dpop.js'
+import { isActive, issuedBefore, toClaims, userPrincipal } from '../lib/auth/access-token.js'
 import { audienceMatches, CLOCK_TOLERANCE_MS, decodeJwtHeader, describeJwtError, JWT_ALGORITHM, keyLookupError, UnknownSigningKeyError, type AccessTokenClaims } from '../lib/jwt.js'
 
 export type TokenCheck = { ok: true, claims: AccessTokenClaims, principal: Principal } | { ok: false, description: string }
@@ -18,7 +20,7 @@ export type TokenCheck = { ok: true, claims: AccessTokenClaims, principal: Princ
 declare module 'fastify' {
   interface FastifyInstance {
     /**
-     * Who is calling, by the three ways in (DESIGN.md order): Bearer access token, HTTP Basic
+     * Who is calling, by the three ways in (DESIGN.md order): Bearer (or DPoP) access token, HTTP Basic
      * client credentials, session cookie. Never reads the query string. A present but bad
      * `Authorization` header is a failure even when a valid cookie is also sent. Throws
      * StoreError('unavailable') when revocation data is stale (answer 503).
@@ -30,6 +32,8 @@ declare module 'fastify' {
      * audience is checked only when `audiences` is given. For introspection and userinfo.
      */
     verifyAccessToken: (token: string, issuer: string, audiences?: readonly string[]) => Promise<TokenCheck>
+    /** Judges DPoP proofs (RFC 9449), their `jti`s used once across instances. */
+    dpop: DpopVerifier
   }
 }
 
@@ -38,6 +42,10 @@ const TOKEN_CACHE_MAX = 10_000
 
 /** A token whose subject checks passed is checked again at least this often, changes or not. */
 const RECHECK_MS = 60_000
+/** Expired one-time values (DPoP `jti`s…) are purged this often, at most this many batches of this size. */
+const USED_VALUES_PURGE_INTERVAL_MS = 60_000
+const USED_VALUES_PURGE_BATCHES = 100
+const USED_VALUES_PURGE_SIZE = 5000
 /** Verified Basic credentials kept (as salted hashes). */
 const BASIC_CACHE_MAX = 10_000
 
@@ -51,47 +59,35 @@ interface VerifiedToken {
   checked?: { generation: number, until: number, outcome: TokenCheck & { ok: true } }
 }
 
-function isActive (session: Session | undefined): boolean {
-  return session !== undefined && session.endedAt === null && session.expiresAt > Date.now()
-}
-
-/** Whether the token was issued before the account was created (`iat` has one-second precision). */
-function issuedBefore (claims: AccessTokenClaims, createdTime: string): boolean {
-  return claims.iat * 1000 + 1000 < Date.parse(createdTime)
-}
-
 function invalid (description: string): { ok: false, failure: AuthFailure } {
   return { ok: false, failure: { reason: 'invalid_token', description } }
 }
 
-/** Parses the claims @fastify/jwt verified into our shape; undefined when a claim has the wrong type. */
-function toClaims (payload: Record<string, unknown>): AccessTokenClaims | undefined {
-  const { iss, sub, aud, exp, iat, jti, scope, client_id: clientId, sub_kind: subKind, sid } = payload
-  if (typeof iss !== 'string' || typeof sub !== 'string' || typeof exp !== 'number' || typeof iat !== 'number') return undefined
-  if (typeof jti !== 'string' || typeof clientId !== 'string' || (scope !== undefined && typeof scope !== 'string')) return undefined
-  if (subKind !== 'user' && subKind !== 'application') return undefined
-  if (sid !== undefined && typeof sid !== 'string') return undefined
-  if (typeof aud !== 'string' && !Array.isArray(aud)) return undefined
-  return { ...(payload as unknown as AccessTokenClaims), scope: scope ?? '' }
+/** A token refused for a DPoP reason: answered with a `DPoP` challenge (RFC 9449 §7.1). */
+function invalidForDpop (description: string): { ok: false, failure: AuthFailure } {
+  return { ok: false, failure: { reason: 'invalid_token', description, dpop: true } }
 }
 
-/** A user as a principal: its organization decides its reach (global admin of `built-in`). */
-function userPrincipal (user: User, clientId: string | null, scopes: ReadonlySet<string> | null, via: Principal['via']): Principal {
-  return {
-    kind: 'user',
-    id: user.id,
-    organization: user.owner,
-    name: user.name,
-    isAdmin: user.isAdmin,
-    isGlobalAdmin: user.isAdmin && user.owner === BUILT_IN,
-    clientId,
-    scopes,
-    via
-  }
+/** The request's path, without the query: with `{base}` it is the URL a DPoP proof's `htu` names. */
+function pathOf (url: string): string {
+  const query = url.indexOf('?')
+  return query < 0 ? url : url.slice(0, query)
 }
 
 export default fp(async function auth (fastify) {
-  const { authState, tools } = fastify
+  const { authState, tools, store } = fastify
+  const dpop = createDpopVerifier({ claim: (kind, value, expiresAt) => store.usedValues.claim(kind, value, expiresAt) })
+  // Every DPoP request records its proof's jti: expired ones go in bounded batches, so that a
+  // busy minute is cleared without one long statement holding the database.
+  const usedValuesPruner = setInterval(() => {
+    (async () => {
+      for (let batch = 0; batch < USED_VALUES_PURGE_BATCHES; batch++) {
+        if (await store.usedValues.purgeExpired(Date.now(), USED_VALUES_PURGE_SIZE) < USED_VALUES_PURGE_SIZE) break
+      }
+    })().catch(err => { fastify.log.warn({ err }, 'could not purge expired one-time values') })
+  }, USED_VALUES_PURGE_INTERVAL_MS)
+  usedValuesPruner.unref()
+  fastify.addHook('onClose', async () => { clearInterval(usedValuesPruner) })
   const verified = new BoundedCache<string, VerifiedToken>(TOKEN_CACHE_MAX)
   // Expanded scope sets of applications acting for themselves, per (immutable) application object.
   const appScopes = new WeakMap<Application, ReadonlySet<string>>()
@@ -220,15 +216,39 @@ export default fp(async function auth (fastify) {
   let audienceBase = ''
   let mcpAudiences: readonly string[] = []
 
-  async function bearer (request: FastifyRequest, token: string): Promise<AuthResult> {
-    if (token === '') return invalid('the bearer token is empty')
-    const base = fastify.publicBase(request)
+  function audiencesFor (base: string): readonly string[] {
     if (base !== audienceBase) {
       mcpAudiences = servedResources(base)
       audienceBase = base
     }
-    const result = await checkToken(token, base, mcpAudiences)
-    return result.ok ? { ok: true, principal: result.principal } : invalid(result.description)
+    return mcpAudiences
+  }
+
+  async function bearer (request: FastifyRequest, token: string): Promise<AuthResult> {
+    if (token === '') return invalid('the bearer token is empty')
+    const base = fastify.publicBase(request)
+    const result = await checkToken(token, base, audiencesFor(base))
+    if (!result.ok) return invalid(result.description)
+    // A bound token alone proves nothing: whoever stole it lacks the key.
+    if (result.claims.cnf !== undefined) return invalidForDpop(schemeMismatch('bearer', result.claims.cnf.jkt) ?? '')
+    return { ok: true, principal: result.principal }
+  }
+
+  /**
+   * `Authorization: DPoP <token>` with a `DPoP` proof (RFC 9449 §7): the token must be bound,
+   * and the proof fresh, for this request, for this token, signed by the bound key. The token's
+   * checks stay cached; the proof is judged on every request.
+   */
+  async function dpopBound (request: FastifyRequest, token: string): Promise<AuthResult> {
+    if (token === '') return invalidForDpop('the DPoP token is empty')
+    const base = fastify.publicBase(request)
+    const result = await checkToken(token, base, audiencesFor(base))
+    if (!result.ok) return invalidForDpop(result.description)
+    const jkt = result.claims.cnf?.jkt
+    if (jkt === undefined) return invalidForDpop(schemeMismatch('dpop', jkt) ?? '')
+    const proof = await dpop.verify(request.headers.dpop, { method: request.method, url: base + pathOf(request.url), accessToken: token, jkt })
+    if (!proof.ok) return { ok: false, failure: { reason: 'invalid_dpop_proof', description: proof.description } }
+    return { ok: true, principal: result.principal }
   }
 
   async function basic (request: FastifyRequest, header: string): Promise<AuthResult> {
@@ -279,6 +299,7 @@ export default fp(async function auth (fastify) {
   }
 
   fastify.decorate('verifyAccessToken', checkToken)
+  fastify.decorate('dpop', dpop)
 
   fastify.decorate('authenticate', async function authenticate (request: FastifyRequest): Promise<AuthResult> {
     const header = request.headers.authorization
@@ -287,11 +308,15 @@ export default fp(async function auth (fastify) {
       if (header.startsWith('Bearer ') && header.length > 7 && header.charCodeAt(7) > 32 && header.charCodeAt(header.length - 1) > 32) {
         return await bearer(request, header.slice(7))
       }
+      if (header.startsWith('DPoP ') && header.length > 5 && header.charCodeAt(5) > 32 && header.charCodeAt(header.length - 1) > 32) {
+        return await dpopBound(request, header.slice(5))
+      }
       const trimmed = header.trimStart()
       const space = trimmed.search(/[ \t]/)
       const scheme = (space < 0 ? trimmed : trimmed.slice(0, space)).toLowerCase()
       if (scheme === 'bearer') return await bearer(request, space < 0 ? '' : trimmed.slice(space + 1).trim())
       if (scheme === 'basic') return await basic(request, header)
+      if (scheme === 'dpop') return await dpopBound(request, space < 0 ? '' : trimmed.slice(space + 1).trim())
       return { ok: false, failure: { reason: 'invalid_token', description: 'unsupported authorization scheme' } }
     }
     const sessionId = fastify.sessions.idOf(request)

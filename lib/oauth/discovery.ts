@@ -4,6 +4,7 @@ import { OIDC_SCOPES, sortScopes } from '../scopes.js'
 import { grantableScopes } from '../auth/policy.js'
 import { JWT_ALGORITHM } from '../jwt.js'
 import { ASSERTION_ALGORITHMS } from './client-assertion.js'
+import { DPOP_ALGORITHMS } from '../auth/dpop.js'
 
 /** Where each OAuth endpoint lives under `{base}` (Casdoor-compatible paths, DESIGN.md). */
 export const OAUTH_PATHS = {
@@ -40,7 +41,9 @@ export const ProtectedResourceMetadataSchema = Type.Object({
   scopes_supported: Type.Array(Type.String()),
   resource_name: Type.String(),
   resource_documentation: Type.String(),
-  resource_signing_alg_values_supported: Type.Array(Type.String())
+  resource_signing_alg_values_supported: Type.Array(Type.String()),
+  dpop_bound_access_tokens_required: Type.Boolean(),
+  dpop_signing_alg_values_supported: Type.Array(Type.String())
 })
 export type ProtectedResourceMetadata = Static<typeof ProtectedResourceMetadataSchema>
 
@@ -53,7 +56,10 @@ export function protectedResourceMetadata (base: string, resource: string, scope
     scopes_supported: scopes,
     resource_name: 'iam-mcp',
     resource_documentation: `${base}/docs`,
-    resource_signing_alg_values_supported: [JWT_ALGORITHM]
+    resource_signing_alg_values_supported: [JWT_ALGORITHM],
+    // RFC 9449 §5.1 / RFC 9728: bearer tokens keep working; DPoP-bound ones are accepted too.
+    dpop_bound_access_tokens_required: false,
+    dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS]
   }
 }
 
@@ -81,7 +87,8 @@ export const AuthorizationServerMetadataSchema = Type.Object({
   client_id_metadata_document_supported: Type.Boolean(),
   subject_types_supported: Type.Array(Type.String()),
   id_token_signing_alg_values_supported: Type.Array(Type.String()),
-  claims_supported: Type.Array(Type.String())
+  claims_supported: Type.Array(Type.String()),
+  dpop_signing_alg_values_supported: Type.Array(Type.String())
 })
 export type AuthorizationServerMetadata = Static<typeof AuthorizationServerMetadataSchema>
 
@@ -116,7 +123,8 @@ export function authorizationServerMetadata (base: string, scopes: string[], reg
     client_id_metadata_document_supported: metadataDocuments,
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [JWT_ALGORITHM],
-    claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'azp', 'at_hash', 'sid', 'name', 'preferred_username', 'email']
+    claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'azp', 'at_hash', 'sid', 'name', 'preferred_username', 'email'],
+    dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS]
   }
 }
 

@@ -1,4 +1,4 @@
-/** RFC 6749 §5.2 error codes (plus RFC 8707's `invalid_target`). */
+/** RFC 6749 §5.2 error codes (plus RFC 8707's `invalid_target` and RFC 9449's `invalid_dpop_proof`). */
 export type OAuthErrorCode =
   | 'invalid_request'
   | 'invalid_client'
@@ -8,6 +8,7 @@ export type OAuthErrorCode =
   | 'invalid_scope'
   | 'invalid_target'
   | 'temporarily_unavailable'
+  | 'invalid_dpop_proof'
 
 /** A refusal the token endpoint answers as an RFC 6749 error body. */
 export class OAuthError extends Error {

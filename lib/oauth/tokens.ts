@@ -31,12 +31,26 @@ export interface IssueOptions {
   idToken?: boolean
   /** `auth_time` for the ID token (seconds); now when absent. */
   authTime?: number
+  /**
+   * DPoP (RFC 9449): the thumbprint of the proof's key. The access token carries it as
+   * `cnf.jkt` (and is a `DPoP` token); the refresh token is bound to it only with `bindRefresh`
+   * (public clients, §5: a confidential client's refresh token is bound by its authentication).
+   */
+  dpop?: { jkt: string, bindRefresh: boolean }
+}
+
+/**
+ * How a token request's DPoP proof binds what is issued (RFC 9449 §5): the access token always;
+ * the refresh token only for a public client, which has no other proof of who presents it.
+ */
+export function dpopBinding (jkt: string | undefined, clientAuthMethod: string): { dpop?: { jkt: string, bindRefresh: boolean } } {
+  return jkt === undefined ? {} : { dpop: { jkt, bindRefresh: clientAuthMethod === 'none' } }
 }
 
 /** RFC 6749 §5.1 token response. */
 export interface TokenResponse {
   access_token: string
-  token_type: 'Bearer'
+  token_type: 'Bearer' | 'DPoP'
   expires_in: number
   scope: string
   refresh_token?: string
@@ -105,7 +119,8 @@ export function createTokenService ({ store, config, signer, publicBase, clock =
       scope,
       client_id: options.clientId,
       sub_kind: options.subjectKind,
-      ...(options.sessionId === undefined ? {} : { sid: options.sessionId })
+      ...(options.sessionId === undefined ? {} : { sid: options.sessionId }),
+      ...(options.dpop === undefined ? {} : { cnf: { jkt: options.dpop.jkt } })
     })
     await store.tokens.insert({
       id: jti,
@@ -118,9 +133,10 @@ export function createTokenService ({ store, config, signer, publicBase, clock =
       familyId: options.familyId ?? null,
       sessionId: options.sessionId ?? null,
       codeId: options.codeId ?? null,
-      expiresAt: exp * 1000
+      expiresAt: exp * 1000,
+      jkt: options.dpop?.jkt ?? null
     })
-    const response: TokenResponse = { access_token: accessToken, token_type: 'Bearer', expires_in: config.ACCESS_TOKEN_TTL, scope }
+    const response: TokenResponse = { access_token: accessToken, token_type: options.dpop === undefined ? 'Bearer' : 'DPoP', expires_in: config.ACCESS_TOKEN_TTL, scope }
     const issued: IssuedTokens = { response, accessTokenId: jti }
 
     if (options.refresh === true) {
@@ -138,7 +154,8 @@ export function createTokenService ({ store, config, signer, publicBase, clock =
         familyId,
         sessionId: options.sessionId ?? null,
         codeId: options.codeId ?? null,
-        expiresAt: (now + config.REFRESH_TOKEN_TTL) * 1000
+        expiresAt: (now + config.REFRESH_TOKEN_TTL) * 1000,
+        jkt: options.dpop?.bindRefresh === true ? options.dpop.jkt : null
       })
       response.refresh_token = refreshToken
       issued.refreshTokenId = id

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { GrantHandler } from './types.js'
 import { OAuthError } from '../errors.js'
 import { audienceFor } from '../resource.js'
+import { dpopBinding } from '../tokens.js'
 import { verifyCodeVerifier } from '../pkce.js'
 import { OIDC_SCOPES, parseScope } from '../../scopes.js'
 
@@ -13,7 +14,7 @@ import { OIDC_SCOPES, parseScope } from '../../scopes.js'
  * The response always carries a rotating refresh token, and an ID token when `openid` was
  * granted (`aud` = client id, with the request's `nonce`).
  */
-export const authorizationCodeGrant: GrantHandler = async ({ tokens, store, accounts, log, client, params, resources, base }) => {
+export const authorizationCodeGrant: GrantHandler = async ({ tokens, store, accounts, log, client, clientAuthMethod, params, resources, base, dpopJkt }) => {
   const raw = params.code
   if (raw === undefined || raw === '') throw new OAuthError('invalid_request', 'code is required')
   if (!client.grantTypes.includes('authorization_code')) throw new OAuthError('unauthorized_client', 'this client may not use the authorization code grant')
@@ -62,7 +63,8 @@ export const authorizationCodeGrant: GrantHandler = async ({ tokens, store, acco
     refresh: true,
     idToken: scopes.includes(OIDC_SCOPES[0]),
     ...(code.nonce === null ? {} : { nonce: code.nonce }),
-    authTime: Math.floor(code.createdAt / 1000)
+    authTime: Math.floor(code.createdAt / 1000),
+    ...dpopBinding(dpopJkt, clientAuthMethod)
   })
   if (await store.codes.wasReplayed(code.id)) {
     // Replayed while these tokens were being issued: the replay's revocation may have missed them.

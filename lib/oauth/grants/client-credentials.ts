@@ -1,6 +1,7 @@
 import type { GrantHandler } from './types.js'
 import { OAuthError } from '../errors.js'
 import { audienceFor } from '../resource.js'
+import { dpopBinding } from '../tokens.js'
 import { expandScopes, parseScope, sortScopes } from '../../scopes.js'
 import { grantableScopes, mayActForItself } from '../../auth/policy.js'
 
@@ -13,7 +14,7 @@ import { grantableScopes, mayActForItself } from '../../auth/policy.js'
  * the same way. No scope means everything it may be granted; nothing left → `invalid_scope`.
  * No refresh token (§4.4.3).
  */
-export const clientCredentialsGrant: GrantHandler = async ({ tokens, knownScopes: known, client, params, resources, base }) => {
+export const clientCredentialsGrant: GrantHandler = async ({ tokens, knownScopes: known, client, clientAuthMethod, params, resources, base, dpopJkt }) => {
   if (!mayActForItself(client)) {
     throw new OAuthError('unauthorized_client', 'this client may not act for itself (client_credentials)')
   }
@@ -31,6 +32,7 @@ export const clientCredentialsGrant: GrantHandler = async ({ tokens, knownScopes
     clientId: client.clientId,
     scopes: granted,
     audience,
-    issuer: base
+    issuer: base,
+    ...dpopBinding(dpopJkt, clientAuthMethod)
   })
 }

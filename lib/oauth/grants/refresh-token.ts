@@ -1,6 +1,7 @@
 import type { GrantHandler } from './types.js'
 import { OAuthError } from '../errors.js'
 import { audienceFor } from '../resource.js'
+import { dpopBinding } from '../tokens.js'
 import { OIDC_SCOPES, expandScopes, parseScope, sortScopes } from '../../scopes.js'
 
 /**
@@ -9,7 +10,7 @@ import { OIDC_SCOPES, expandScopes, parseScope, sortScopes } from '../../scopes.
  * hold it, so the whole family is revoked — the newest refresh token and the access tokens
  * included. `scope` may narrow what the grant held, never widen it (RFC 6749 §6).
  */
-export const refreshTokenGrant: GrantHandler = async ({ tokens, store, accounts, knownScopes, log, client, params, resources, base }) => {
+export const refreshTokenGrant: GrantHandler = async ({ tokens, store, accounts, knownScopes, log, client, clientAuthMethod, params, resources, base, dpopJkt }) => {
   const presented = params.refresh_token
   if (presented === undefined || presented === '') throw new OAuthError('invalid_request', 'refresh_token is required')
   if (!client.grantTypes.includes('refresh_token')) throw new OAuthError('unauthorized_client', 'this client may not use the refresh token grant')
@@ -25,6 +26,9 @@ export const refreshTokenGrant: GrantHandler = async ({ tokens, store, accounts,
     throw new OAuthError('invalid_grant', 'the refresh token has already been used; every token of its grant is now revoked')
   }
   if (record.usedAt !== null) await replayed()
+  // A bound refresh token (a public client's, RFC 9449 §5) works only with a proof by its key.
+  if (record.jkt !== null && dpopJkt === undefined) throw new OAuthError('invalid_dpop_proof', 'this refresh token is DPoP-bound: a DPoP proof with its key is required')
+  if (record.jkt !== null && dpopJkt !== record.jkt) throw new OAuthError('invalid_dpop_proof', 'the DPoP proof key is not the key the refresh token is bound to')
 
   const held = parseScope(record.scope)
   let scopes = held
@@ -62,6 +66,7 @@ export const refreshTokenGrant: GrantHandler = async ({ tokens, store, accounts,
     ...(record.codeId === null ? {} : { codeId: record.codeId }),
     ...(record.sessionId === null ? {} : { sessionId: record.sessionId }),
     refresh: true,
-    idToken: record.subjectKind === 'user' && scopes.includes(OIDC_SCOPES[0])
+    idToken: record.subjectKind === 'user' && scopes.includes(OIDC_SCOPES[0]),
+    ...dpopBinding(dpopJkt, clientAuthMethod)
   })
 }

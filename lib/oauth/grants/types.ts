@@ -43,6 +43,8 @@ export interface GrantContext extends GrantServices {
   resources: readonly string[]
   /** `{base}`: the issuer and the default audience. */
   base: string
+  /** The thumbprint of the key of the request's valid DPoP proof (RFC 9449), when one came. */
+  dpopJkt?: string
 }
 
 /**

@@ -19,6 +19,8 @@ export interface TokenRow {
   created_at: number
   revoked_at: number | null
   used_at: number | null
+  /** The DPoP key thumbprint the token is bound to (RFC 9449), or null. */
+  jkt: string | null
 }
 
 /** A token as the repository returns it. */
@@ -37,6 +39,8 @@ export interface TokenRecord {
   createdAt: number
   revokedAt: number | null
   usedAt: number | null
+  /** The DPoP key thumbprint (RFC 7638) the token is bound to; null when unbound. */
+  jkt: string | null
 }
 
 export function toToken (r: TokenRow): TokenRecord {
@@ -54,7 +58,8 @@ export function toToken (r: TokenRow): TokenRecord {
     expiresAt: r.expires_at,
     createdAt: r.created_at,
     revokedAt: r.revoked_at,
-    usedAt: r.used_at
+    usedAt: r.used_at,
+    jkt: r.jkt ?? null
   }
 }
 

@@ -4,7 +4,7 @@ import { IN_LIST_MAX, ownedBy } from '../queries.js'
 import { decodeCursor, pageLimit, toPage, type Page, type PageRequest } from '../paging.js'
 import { toToken, type TokenRecord, type TokenRow } from './tokens.schema.js'
 
-export type TokenInput = Omit<TokenRecord, 'createdAt' | 'revokedAt' | 'usedAt'>
+export type TokenInput = Omit<TokenRecord, 'createdAt' | 'revokedAt' | 'usedAt' | 'jkt'> & { jkt?: string | null }
 
 type RevokeColumn = 'id' | 'family_id' | 'code_id' | 'subject' | 'session_id' | 'client_id'
 
@@ -52,7 +52,8 @@ export class TokenRepository {
       expires_at: input.expiresAt,
       created_at: Date.now(),
       revoked_at: null,
-      used_at: null
+      used_at: null,
+      jkt: input.jkt ?? null
     }
     await guard('token', () => q.insertInto('tokens').values(row).execute())
     return toToken(row)

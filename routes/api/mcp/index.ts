@@ -19,7 +19,7 @@ const McpHeaders = Type.Object({
 })
 
 const ALLOW = 'POST'
-const CORS_ALLOW_HEADERS = 'Authorization, Content-Type, MCP-Protocol-Version, Mcp-Method, Mcp-Name, Mcp-Session-Id, Last-Event-ID'
+const CORS_ALLOW_HEADERS = 'Authorization, DPoP, Content-Type, MCP-Protocol-Version, Mcp-Method, Mcp-Name, Mcp-Session-Id, Last-Event-ID'
 /** A tool parameter mirrored into a header (`Mcp-Param-{Name}`): a name we cannot list ahead. */
 const PARAM_HEADER = /^mcp-param-[!#$%&'*+.^_`|~0-9a-z-]{1,64}$/i
 

@@ -40,7 +40,7 @@ export function createMcpPost (fastify: FastifyInstance): (request: FastifyReque
   /** The 401 challenge; the common one (no credentials) is made once per public origin. */
   function challengeFor (request: FastifyRequest, failure: AuthFailure | undefined): string {
     const base = fastify.publicBase(request)
-    if (failure !== undefined && failure.reason === 'invalid_token') return unauthorizedChallenge(base, fastify.tools.scopes, failure)
+    if (failure !== undefined && (failure.reason === 'invalid_token' || failure.reason === 'invalid_dpop_proof')) return unauthorizedChallenge(base, fastify.tools.scopes, failure)
     if (base !== challengeBase) {
       challengeBase = base
       missingChallenge = unauthorizedChallenge(base, fastify.tools.scopes)

@@ -3,6 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import { OIDC_SCOPES } from '../../../lib/scopes.js'
 import { servedResources } from '../../../lib/oauth/resource.js'
+import { OAUTH_PATHS } from '../../../lib/oauth/discovery.js'
+import { schemeMismatch } from '../../../lib/auth/dpop.js'
 
 const UserInfoSchema = Type.Object({
   sub: Type.String(),
@@ -21,16 +23,27 @@ function challenge (reply: FastifyReply, status: 401 | 403, error: string, descr
 /**
  * GET /api/userinfo — OIDC Core §5.3: the signed-in person behind an access token that holds
  * `openid`; `name` and `preferred_username` with `profile`, `email` with `email`. Only the
- * `Authorization: Bearer` header is read (never the query string, never a cookie).
+ * `Authorization` header is read (`Bearer`, or `DPoP` with a proof; never the query string,
+ * never a cookie).
  */
 const userinfo: FastifyPluginAsyncTypebox = async function (fastify) {
   async function handler (request: FastifyRequest, reply: FastifyReply) {
     const header = request.headers.authorization ?? ''
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
+    const match = /^(Bearer|DPoP)\s+(\S+)\s*$/i.exec(header)
     if (match === null) return challenge(reply, 401, 'invalid_token', 'a bearer access token is required')
     const base = fastify.publicBase(request)
-    const checked = await fastify.verifyAccessToken(match[1], base, servedResources(base))
+    const token = match[2]
+    const checked = await fastify.verifyAccessToken(token, base, servedResources(base))
     if (!checked.ok) return challenge(reply, 401, 'invalid_token', checked.description)
+    // RFC 9449 §7: a bound token only with the DPoP scheme and a proof by its key; the scheme only for a bound token.
+    const jkt = checked.claims.cnf?.jkt
+    const scheme = match[1].toLowerCase() === 'dpop' ? 'dpop' : 'bearer'
+    const mismatch = schemeMismatch(scheme, jkt)
+    if (mismatch !== undefined) return challenge(reply, 401, 'invalid_token', mismatch)
+    if (jkt !== undefined) {
+      const proof = await fastify.dpop.verify(request.headers.dpop, { method: request.method, url: base + OAUTH_PATHS.userinfo, accessToken: token, jkt })
+      if (!proof.ok) return challenge(reply, 401, 'invalid_dpop_proof', proof.description)
+    }
     const { principal } = checked
     const scopes = principal.scopes ?? new Set<string>()
     if (principal.kind !== 'user' || !scopes.has(OIDC_SCOPES[0])) {

@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify'
 import { OAuthError } from '../../../../../lib/oauth/errors.js'
 import { authorizationScheme, claimedClientId } from '../../../../../lib/oauth/client-auth.js'
 import { grantHandlers, type GrantServices } from '../../../../../lib/oauth/grants/index.js'
+import { OAUTH_PATHS } from '../../../../../lib/oauth/discovery.js'
 
 const Param = Type.String({ maxLength: 8192 })
 
@@ -27,7 +28,7 @@ const TokenRequestSchema = Type.Object({
 
 const TokenResponseSchema = Type.Object({
   access_token: Type.String(),
-  token_type: Type.Literal('Bearer'),
+  token_type: Type.Union([Type.Literal('Bearer'), Type.Literal('DPoP')]),
   expires_in: Type.Integer(),
   scope: Type.String(),
   refresh_token: Type.Optional(Type.String()),
@@ -86,8 +87,18 @@ const accessToken: FastifyPluginAsyncTypebox = async function (fastify) {
       if (!client.grantTypes.includes(request.body.grant_type)) {
         throw new OAuthError('unauthorized_client', `the client may not use the ${request.body.grant_type} grant`)
       }
-      const response = await handler({ ...services, client, clientAuthMethod: method, params, resources, base: fastify.publicBase(request) })
-      request.log.info({ clientId: client.clientId, grantType: request.body.grant_type }, 'token issued')
+      const base = fastify.publicBase(request)
+      // RFC 9449 §5: a valid proof binds what is issued to its key; a bad one is refused, never ignored.
+      let dpopJkt: string | undefined
+      if (request.headers.dpop !== undefined) {
+        const proof = await fastify.dpop.verify(request.headers.dpop, { method: 'POST', url: base + OAUTH_PATHS.token })
+        if (!proof.ok) throw new OAuthError('invalid_dpop_proof', proof.description)
+        dpopJkt = proof.jkt
+      } else if (client.dpopBoundAccessTokens) {
+        throw new OAuthError('invalid_dpop_proof', 'this client gets only DPoP-bound tokens: a DPoP proof is required')
+      }
+      const response = await handler({ ...services, client, clientAuthMethod: method, params, resources, base, ...(dpopJkt === undefined ? {} : { dpopJkt }) })
+      request.log.info({ clientId: client.clientId, grantType: request.body.grant_type, dpop: dpopJkt !== undefined }, 'token issued')
       return response
     } catch (err) {
       if (err instanceof OAuthError) {

@@ -41,7 +41,9 @@ const introspect: FastifyPluginAsyncTypebox = async function (fastify) {
         scope: claims.scope,
         client_id: claims.client_id,
         username: principal.kind === 'user' ? principal.name : undefined,
-        token_type: 'Bearer',
+        // RFC 9449 §6.2: a bound token says so, with the key it is bound to.
+        token_type: claims.cnf === undefined ? 'Bearer' : 'DPoP',
+        ...(claims.cnf === undefined ? {} : { cnf: { jkt: claims.cnf.jkt } }),
         exp: claims.exp,
         iat: claims.iat,
         nbf: claims.nbf,
@@ -67,7 +69,8 @@ const introspect: FastifyPluginAsyncTypebox = async function (fastify) {
       iat: Math.floor(record.createdAt / 1000),
       sub: record.subject,
       aud: record.audience,
-      iss: issuer
+      iss: issuer,
+      ...(record.jkt === null ? {} : { cnf: { jkt: record.jkt } })
     }
   })
 }

@@ -1,0 +1,48 @@
+import type { Principal } from '../principal.js'
+import type { Session, User } from '../storage/models.js'
+import type { AccessTokenClaims } from '../jwt.js'
+import { BUILT_IN } from '../bootstrap.js'
+
+/*
+ * The pure parts of checking one of this service's access tokens: claim shapes, account
+ * freshness, the principal a user's token stands for. The auth plugin wires them to its
+ * caches and the auth state.
+ */
+
+/** A session that has neither ended nor expired. */
+export function isActive (session: Session | undefined): boolean {
+  return session !== undefined && session.endedAt === null && session.expiresAt > Date.now()
+}
+
+/** Whether the token was issued before the account was created (`iat` has one-second precision). */
+export function issuedBefore (claims: AccessTokenClaims, createdTime: string): boolean {
+  return claims.iat * 1000 + 1000 < Date.parse(createdTime)
+}
+
+/** Parses the claims @fastify/jwt verified into our shape; undefined when a claim has the wrong type. */
+export function toClaims (payload: Record<string, unknown>): AccessTokenClaims | undefined {
+  const { iss, sub, aud, exp, iat, jti, scope, client_id: clientId, sub_kind: subKind, sid } = payload
+  if (typeof iss !== 'string' || typeof sub !== 'string' || typeof exp !== 'number' || typeof iat !== 'number') return undefined
+  if (typeof jti !== 'string' || typeof clientId !== 'string' || (scope !== undefined && typeof scope !== 'string')) return undefined
+  if (subKind !== 'user' && subKind !== 'application') return undefined
+  if (sid !== undefined && typeof sid !== 'string') return undefined
+  if (typeof aud !== 'string' && !Array.isArray(aud)) return undefined
+  const { cnf } = payload
+  if (cnf !== undefined && (cnf === null || typeof cnf !== 'object' || typeof (cnf as { jkt?: unknown }).jkt !== 'string')) return undefined
+  return { ...(payload as unknown as AccessTokenClaims), scope: scope ?? '' }
+}
+
+/** A user as a principal: its organization decides its reach (global admin of `built-in`). */
+export function userPrincipal (user: User, clientId: string | null, scopes: ReadonlySet<string> | null, via: Principal['via']): Principal {
+  return {
+    kind: 'user',
+    id: user.id,
+    organization: user.owner,
+    name: user.name,
+    isAdmin: user.isAdmin,
+    isGlobalAdmin: user.isAdmin && user.owner === BUILT_IN,
+    clientId,
+    scopes,
+    via
+  }
+}
