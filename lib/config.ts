@@ -32,6 +32,7 @@ export const EnvSchema = Type.Object({
   REGISTRATION: Type.Union([Type.Literal('open'), Type.Literal('token'), Type.Literal('closed')], { default: 'open' }),
   REGISTRATION_ORGANIZATION: Type.String({ default: BUILT_IN, minLength: 1 }),
   REGISTRATION_INITIAL_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
+  CLIENT_ID_METADATA_INSECURE: Type.Boolean({ default: false }),
   RATE_LIMIT_MAX: Type.Integer({ default: 300, minimum: 1 }),
   RATE_LIMIT_WINDOW: Type.Integer({ default: 60000, minimum: 1000 }),
   RATE_LIMIT_MCP_MAX: Type.Integer({ default: 600, minimum: 1 }),

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { ENTERPRISE_EXTENSION } from '../oauth/id-jag.js'
 import { META_SERVER_INFO, SUPPORTED_VERSIONS, type ProtocolVersion } from './protocol.js'
 
 /** The name in `serverInfo`, and the package whose version it reports. */
@@ -39,7 +40,9 @@ export function initializeResult (protocolVersion: ProtocolVersion, serverVersio
  * `capabilities.extensions` (identifier → settings; an empty object is support without
  * settings). The authorization extensions add themselves here.
  */
-export const SERVER_EXTENSIONS: ReadonlyArray<{ id: string, settings: Readonly<Record<string, unknown>> }> = []
+export const SERVER_EXTENSIONS: ReadonlyArray<{ id: string, settings: Readonly<Record<string, unknown>> }> = [
+  { id: ENTERPRISE_EXTENSION, settings: {} }
+]
 
 /**
  * How long a client may keep a `server/discover` answer: it changes only with a deploy, and

@@ -31,12 +31,19 @@ export interface IssueOptions {
   idToken?: boolean
   /** `auth_time` for the ID token (seconds); now when absent. */
   authTime?: number
+  /**
+   * The identity provider whose assertion bought the token, and the user's subject there: the
+   * token names them (`idp`, `idp_sub`) so every call's audit event does, and disabling the
+   * provider revokes it.
+   */
+  provider?: { id: string, subject: string }
 }
 
-/** RFC 6749 §5.1 token response. */
+/** RFC 6749 §5.1 token response (RFC 8693 §2.2.1 for token exchange: `N_A` and `issued_token_type`). */
 export interface TokenResponse {
   access_token: string
-  token_type: 'Bearer'
+  token_type: 'Bearer' | 'N_A'
+  issued_token_type?: string
   expires_in: number
   scope: string
   refresh_token?: string
@@ -105,7 +112,8 @@ export function createTokenService ({ store, config, signer, publicBase, clock =
       scope,
       client_id: options.clientId,
       sub_kind: options.subjectKind,
-      ...(options.sessionId === undefined ? {} : { sid: options.sessionId })
+      ...(options.sessionId === undefined ? {} : { sid: options.sessionId }),
+      ...(options.provider === undefined ? {} : { idp: options.provider.id, idp_sub: options.provider.subject })
     })
     await store.tokens.insert({
       id: jti,
@@ -118,6 +126,7 @@ export function createTokenService ({ store, config, signer, publicBase, clock =
       familyId: options.familyId ?? null,
       sessionId: options.sessionId ?? null,
       codeId: options.codeId ?? null,
+      providerId: options.provider?.id ?? null,
       expiresAt: exp * 1000
     })
     const response: TokenResponse = { access_token: accessToken, token_type: 'Bearer', expires_in: config.ACCESS_TOKEN_TTL, scope }

@@ -324,11 +324,14 @@ migrations['0011_enterprise_managed_authorization'] = {
       .addColumn('created_at', ts, c => c.notNull())
       .addColumn('updated_at', ts, c => c.notNull())
       .execute()
-    await db.schema.createIndex('connections_target').on('connections').columns(['owner', 'audience', 'resource']).execute()
+    await db.schema.createIndex('connections_owner').on('connections').columns(['owner', 'id']).execute()
     await db.schema.alterTable('tokens').addColumn('provider_id', 'text').execute()
     await db.schema.createIndex('tokens_provider').on('tokens').column('provider_id').execute()
+    // Assertions linked by email find their user without reading the organization.
+    await sql`create index users_owner_email on users (owner, lower(email))`.execute(db)
   },
   async down (db: Kysely<any>) {
+    await db.schema.dropIndex('users_owner_email').execute()
     await db.schema.dropIndex('tokens_provider').execute()
     await db.schema.alterTable('tokens').dropColumn('provider_id').execute()
     await db.schema.dropTable('connections').execute()

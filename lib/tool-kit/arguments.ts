@@ -40,7 +40,11 @@ export const Password = Type.String({ minLength: 8, maxLength: 256, description:
 export const WEBSITE_PATTERN = '^$|^https?://[^\\s]+$'
 export const WebsiteUrl = Type.String({ pattern: WEBSITE_PATTERN, maxLength: 2000, description: 'http(s) URL ("" clears it)' })
 export const RedirectUri = Type.String({ pattern: '^https?://[^\\s#]+$', maxLength: 2000, description: 'absolute https URL without fragment (http only on loopback hosts)' })
-export const GrantType = Type.Union([Type.Literal('authorization_code'), Type.Literal('client_credentials'), Type.Literal('refresh_token')])
+export const GrantType = Type.Union([
+  Type.Literal('authorization_code'), Type.Literal('client_credentials'), Type.Literal('refresh_token'),
+  // Enterprise-managed authorization: identity assertions in (jwt-bearer), out (token-exchange).
+  Type.Literal('urn:ietf:params:oauth:grant-type:jwt-bearer'), Type.Literal('urn:ietf:params:oauth:grant-type:token-exchange')
+])
 export const APP_SCOPE_PATTERN = '^(read|write|admin|openid|profile|email|[a-z][a-z0-9_-]*:(read|write))$'
 export const AppScope = Type.String({ pattern: APP_SCOPE_PATTERN, maxLength: 100, description: 'a tool scope ("user:read"), an alias (read, write, admin) or an OIDC scope (openid, profile, email)' })
 export const Timestamp = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}([.]\\d{1,9})?)?(Z|[+-]\\d{2}:\\d{2})$', description: 'ISO 8601 date-time with zone, e.g. 2026-01-31T12:00:00Z' })

@@ -72,7 +72,7 @@ test('identity provider and connection tools', async (t) => {
     await expectError(t, app, 'get_connection', { id: 'acme/crm' }, who.otherAdmin, /connection "acme\/crm" not found/)
     const { connection: narrowed } = await expectOk(t, app, 'update_connection', { id: 'acme/crm', scopes: ['crm:read'], clients: [] }, who.acmeApp)
     t.same([narrowed.scopes, narrowed.clients], [['crm:read'], []])
-    t.same(await app.store.connections.forTarget('acme', 'https://crm.example', 'https://crm.example/mcp').then(cs => cs.map(c => c.id)), ['acme/crm'])
+    t.same(await app.store.connections.ofOrganization('acme').then(cs => cs.map(c => c.id)), ['acme/crm'])
     await expectOk(t, app, 'delete_connection', { id: 'acme/crm' }, who.orgAdmin)
     await expectError(t, app, 'get_connection', { id: 'acme/crm' }, who.orgAdmin, /not found/)
   })

@@ -35,11 +35,13 @@ export class ConnectionRepository {
     return toConnection(row)
   }
 
-  /** An organization's connections to one target (authorization server and MCP server), by id. */
-  async forTarget (owner: string, audience: string, resource: string): Promise<Connection[]> {
+  /**
+   * An organization's connections, by id, at most `limit` (policy objects: an organization has
+   * a handful, and the token exchange compares their URLs after normalising them).
+   */
+  async ofOrganization (owner: string, limit = 1000): Promise<Connection[]> {
     const rows = await guard('connection', () => this.context.db.selectFrom('connections').selectAll()
-      .where('owner', '=', owner).where('audience', '=', audience).where('resource', '=', resource)
-      .orderBy('id').execute())
+      .where('owner', '=', owner).orderBy('id').limit(limit).execute())
     return rows.map(toConnection)
   }
 
