@@ -1,7 +1,7 @@
 import { test } from 'tap'
 import { generateKeyPair, exportJWK, SignJWT } from 'jose'
 import { Client, CrossAppAccessProvider, StreamableHTTPClientTransport, discoverAndRequestJwtAuthGrant } from '@modelcontextprotocol/client'
-import { BOOTSTRAP_CLIENT, listen, type TestContext } from '../helper.js'
+import { BOOTSTRAP_CLIENT, build, listen, testDatabaseUrl, type TestContext } from '../helper.js'
 import { Agent, authorizePath, authorizeThrough, basic, decodeJwt, pkce, tokenRequest } from './flow.js'
 
 /*
@@ -181,4 +181,23 @@ test('refusals, as the MCP server\'s authorization server and as the identity pr
     t.equal(await mcp(live.access_token), 401, 'its tokens stop working')
     t.match((await bearer(await fresh())).body, { error: 'invalid_grant', error_description: /disabled/ }, 'a disabled provider')
   })
+})
+
+test('two instances on one database: an ID-JAG used at one is refused at the other', async (t) => {
+  const DATABASE_URL = await testDatabaseUrl(t)
+  const PUBLIC_URL = 'http://as.internal'
+  const one = await build(t, { env: { DATABASE_URL, PUBLIC_URL } })
+  const two = await build(t, { env: { DATABASE_URL, PUBLIC_URL } })
+  const held = await generateKeyPair('ES256', { extractable: true })
+  await one.store.organizations.create({ name: 'corp' })
+  await one.store.users.create({ owner: 'corp', name: 'alice', email: 'alice@corp.example' })
+  const { application, clientSecret } = await one.store.applications.create({ owner: 'corp', name: 'agent', grantTypes: [JWT_BEARER], scopes: ['user:read'] })
+  await one.store.identityProviders.create({ owner: 'corp', name: 'idp', issuer: 'https://idp.example', jwks: { keys: [{ ...await exportJWK(held.publicKey), kid: 'k' }] } })
+  const jag = await new SignJWT({ sub: 'x', client_id: application.clientId, resource: PUBLIC_URL, scope: 'user:read', email: 'alice@corp.example' })
+    .setProtectedHeader({ alg: 'ES256', kid: 'k', typ: 'oauth-id-jag+jwt' }).setIssuer('https://idp.example').setAudience(PUBLIC_URL).setIssuedAt().setExpirationTime('5m').setJti('once').sign(held.privateKey)
+  const present = async (app: typeof one) => await app.inject({ method: 'POST', url: '/api/login/oauth/access_token', headers: { host: 'as.internal', ...basic(application.clientId, clientSecret ?? '') }, payload: { grant_type: JWT_BEARER, assertion: jag } })
+  const [first, second] = [await present(one), await present(two)]
+  t.equal(first.statusCode, 200, 'accepted at the first instance')
+  t.equal(second.statusCode, 400)
+  t.match(second.json(), { error: 'invalid_grant', error_description: /already used/ }, 'refused at the second')
 })
