@@ -1,9 +1,12 @@
+import { createPublicKey } from 'node:crypto'
 import fp from 'fastify-plugin'
+import { jwtVerify, type JWTPayload } from 'jose'
 import fastifyJwt from '@fastify/jwt'
 import type { Change } from '../lib/storage/store.js'
 import type { ToolServices } from '../lib/tool-kit/tool.js'
 import { generateSigningKey, signingKeyInfo, SigningKeyRing, stillVerifies, type LoadedKey, type PublicJwk } from '../lib/keys.js'
-import { ACCESS_TOKEN_TYP, ACCESS_TOKEN_VERIFY_OPTIONS, CLOCK_TOLERANCE_MS, createKeySigner, type SignJwt, UnknownSigningKeyError } from '../lib/jwt.js'
+import { ACCESS_TOKEN_TYP, ACCESS_TOKEN_VERIFY_OPTIONS, CLOCK_TOLERANCE_MS, createKeySigner, JWT_ALGORITHM, type SignJwt, UnknownSigningKeyError } from '../lib/jwt.js'
+import { ID_JAG_TYP } from '../lib/oauth/id-jag.js'
 
 export type { LoadedKey, PublicJwk }
 
@@ -16,6 +19,13 @@ export interface SigningKeyService extends ToolSigningKeys {
   signAccessToken: (claims: Record<string, unknown>) => string
   /** Signs an ID token (typ `JWT`) with the current key. */
   signIdToken: (claims: Record<string, unknown>) => string
+  /** Signs an identity assertion grant (typ `oauth-id-jag+jwt`) with the current key. */
+  signIdJag: (claims: Record<string, unknown>) => string
+  /**
+   * Verifies an ID token this service signed (typ `JWT`: an access token or an ID-JAG never
+   * passes), RS256 with one of our keys, `exp`/`nbf`/`iat`; its claims, or throws.
+   */
+  verifyIdToken: (token: string) => Promise<JWTPayload>
   /** A key that may still verify tokens, by `kid`; undefined for unknown or expired keys. */
   find: (kid: string) => LoadedKey | undefined
   /**
@@ -62,17 +72,28 @@ export default fp(async function keys (fastify) {
     verify: ACCESS_TOKEN_VERIFY_OPTIONS
   })
 
-  let signers: { kid: string, access: SignJwt, id: SignJwt } | undefined
-  function sign (claims: Record<string, unknown>, typ: typeof ACCESS_TOKEN_TYP | 'JWT'): string {
+  let signers: { kid: string, access: SignJwt, id: SignJwt, idJag: SignJwt } | undefined
+  function sign (claims: Record<string, unknown>, what: 'access' | 'id' | 'idJag'): string {
     const { kid, privatePem } = ring.signer()
-    if (signers?.kid !== kid) signers = { kid, access: createKeySigner(privatePem, kid, ACCESS_TOKEN_TYP), id: createKeySigner(privatePem, kid, 'JWT') }
-    return (typ === ACCESS_TOKEN_TYP ? signers.access : signers.id)(claims)
+    if (signers?.kid !== kid) {
+      signers = { kid, access: createKeySigner(privatePem, kid, ACCESS_TOKEN_TYP), id: createKeySigner(privatePem, kid, 'JWT'), idJag: createKeySigner(privatePem, kid, ID_JAG_TYP) }
+    }
+    return signers[what](claims)
   }
 
   const service: SigningKeyService = {
     current: () => ring.current(),
-    signAccessToken: claims => sign(claims, ACCESS_TOKEN_TYP),
-    signIdToken: claims => sign(claims, 'JWT'),
+    signAccessToken: claims => sign(claims, 'access'),
+    signIdToken: claims => sign(claims, 'id'),
+    signIdJag: claims => sign(claims, 'idJag'),
+    async verifyIdToken (token) {
+      const { payload } = await jwtVerify(token, async (header) => {
+        const key = typeof header.kid === 'string' ? await ring.resolve(header.kid) : undefined
+        if (key === undefined) throw new UnknownSigningKeyError()
+        return createPublicKey(key.publicKey)
+      }, { algorithms: [JWT_ALGORITHM], typ: 'JWT', clockTolerance: CLOCK_TOLERANCE_MS / 1000, requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'] })
+      return payload
+    },
     find: kid => ring.find(kid),
     resolve: kid => ring.resolve(kid),
     jwks: () => ring.jwks(),

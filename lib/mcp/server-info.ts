@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { ENTERPRISE_EXTENSION } from '../oauth/id-jag.js'
 import { META_SERVER_INFO, SUPPORTED_VERSIONS, type ProtocolVersion } from './protocol.js'
 
 /** The name in `serverInfo`, and the package whose version it reports. */
@@ -42,7 +43,8 @@ export function initializeResult (protocolVersion: ProtocolVersion, serverVersio
 export const SERVER_EXTENSIONS: ReadonlyArray<{ id: string, settings: Readonly<Record<string, unknown>> }> = [
   // modelcontextprotocol/ext-auth: machine clients get tokens by client_credentials, preferably
   // authenticating with private_key_jwt; the extension defines no settings.
-  { id: 'io.modelcontextprotocol/oauth-client-credentials', settings: {} }
+  { id: 'io.modelcontextprotocol/oauth-client-credentials', settings: {} },
+  { id: ENTERPRISE_EXTENSION, settings: {} }
 ]
 
 /**

@@ -5,6 +5,7 @@ import { grantableScopes } from '../auth/policy.js'
 import { JWT_ALGORITHM } from '../jwt.js'
 import { ASSERTION_ALGORITHMS } from './client-assertion.js'
 import { DPOP_ALGORITHMS } from '../auth/dpop.js'
+import { ID_JAG_PROFILE, JWT_BEARER_GRANT, TOKEN_EXCHANGE_GRANT } from './id-jag.js'
 
 /** Where each OAuth endpoint lives under `{base}` (Casdoor-compatible paths, DESIGN.md). */
 export const OAUTH_PATHS = {
@@ -18,7 +19,7 @@ export const OAUTH_PATHS = {
   mcp: '/api/mcp'
 } as const
 
-export const GRANT_TYPES = ['authorization_code', 'client_credentials', 'refresh_token'] as const
+export const GRANT_TYPES = ['authorization_code', 'client_credentials', 'refresh_token', JWT_BEARER_GRANT, TOKEN_EXCHANGE_GRANT] as const
 export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const
 
 /** Every scope a document advertises: the OIDC ones and every scope a tool declares. */
@@ -76,6 +77,7 @@ export const AuthorizationServerMetadataSchema = Type.Object({
   response_types_supported: Type.Array(Type.String()),
   response_modes_supported: Type.Array(Type.String()),
   grant_types_supported: Type.Array(Type.String()),
+  authorization_grant_profiles_supported: Type.Array(Type.String()),
   code_challenge_methods_supported: Type.Array(Type.String()),
   token_endpoint_auth_methods_supported: Type.Array(Type.String()),
   token_endpoint_auth_signing_alg_values_supported: Type.Array(Type.String()),
@@ -111,6 +113,8 @@ export function authorizationServerMetadata (base: string, scopes: string[], reg
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
     grant_types_supported: [...GRANT_TYPES],
+    // The JWT bearer grant takes identity assertion grants (ID-JAGs) from trusted providers.
+    authorization_grant_profiles_supported: [ID_JAG_PROFILE],
     code_challenge_methods_supported: ['S256'],
     token_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
     token_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],

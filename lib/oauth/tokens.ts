@@ -37,6 +37,12 @@ export interface IssueOptions {
    * (public clients, §5: a confidential client's refresh token is bound by its authentication).
    */
   dpop?: { jkt: string, bindRefresh: boolean }
+  /**
+   * The identity provider whose assertion bought the token, and the user's subject there: the
+   * token names them (`idp`, `idp_sub`) so every call's audit event does, and disabling the
+   * provider revokes it.
+   */
+  provider?: { id: string, subject: string }
 }
 
 /**
@@ -47,10 +53,11 @@ export function dpopBinding (jkt: string | undefined, clientAuthMethod: string):
   return jkt === undefined ? {} : { dpop: { jkt, bindRefresh: clientAuthMethod === 'none' } }
 }
 
-/** RFC 6749 §5.1 token response. */
+/** RFC 6749 §5.1 token response (RFC 8693 §2.2.1 for token exchange: `N_A` and `issued_token_type`). */
 export interface TokenResponse {
   access_token: string
-  token_type: 'Bearer' | 'DPoP'
+  token_type: 'Bearer' | 'DPoP' | 'N_A'
+  issued_token_type?: string
   expires_in: number
   scope: string
   refresh_token?: string
@@ -120,7 +127,8 @@ export function createTokenService ({ store, config, signer, publicBase, clock =
       client_id: options.clientId,
       sub_kind: options.subjectKind,
       ...(options.sessionId === undefined ? {} : { sid: options.sessionId }),
-      ...(options.dpop === undefined ? {} : { cnf: { jkt: options.dpop.jkt } })
+      ...(options.dpop === undefined ? {} : { cnf: { jkt: options.dpop.jkt } }),
+      ...(options.provider === undefined ? {} : { idp: options.provider.id, idp_sub: options.provider.subject })
     })
     await store.tokens.insert({
       id: jti,
@@ -134,7 +142,8 @@ export function createTokenService ({ store, config, signer, publicBase, clock =
       sessionId: options.sessionId ?? null,
       codeId: options.codeId ?? null,
       expiresAt: exp * 1000,
-      jkt: options.dpop?.jkt ?? null
+      jkt: options.dpop?.jkt ?? null,
+      providerId: options.provider?.id ?? null
     })
     const response: TokenResponse = { access_token: accessToken, token_type: options.dpop === undefined ? 'Bearer' : 'DPoP', expires_in: config.ACCESS_TOKEN_TTL, scope }
     const issued: IssuedTokens = { response, accessTokenId: jti }

@@ -301,6 +301,55 @@ migrations['0009_pkjwt_audit_client_kind'] = {
   }
 }
 
+migrations['0011_enterprise_managed_authorization'] = {
+  // Identity providers an organization trusts (ID-JAG issuers), the connections that say which
+  // MCP servers its users may reach through this service, and which provider a token came from
+  // (so that disabling one ends what it bought).
+  async up (db: Kysely<any>) {
+    const ts = 'bigint'
+    await db.schema.createTable('identity_providers')
+      .addColumn('id', 'text', c => c.primaryKey())
+      .addColumn('owner', 'text', c => c.notNull().references('organizations.name'))
+      .addColumn('name', 'text', c => c.notNull())
+      .addColumn('display_name', 'text', c => c.notNull())
+      .addColumn('issuer', 'text', c => c.notNull().unique())
+      .addColumn('jwks_uri', 'text')
+      .addColumn('jwks', 'text')
+      .addColumn('link_by', 'text', c => c.notNull())
+      .addColumn('provision_users', 'integer', c => c.notNull())
+      .addColumn('is_disabled', 'integer', c => c.notNull())
+      .addColumn('created_at', ts, c => c.notNull())
+      .addColumn('updated_at', ts, c => c.notNull())
+      .execute()
+    await db.schema.createIndex('identity_providers_owner').on('identity_providers').columns(['owner', 'id']).execute()
+    await db.schema.createTable('connections')
+      .addColumn('id', 'text', c => c.primaryKey())
+      .addColumn('owner', 'text', c => c.notNull().references('organizations.name'))
+      .addColumn('name', 'text', c => c.notNull())
+      .addColumn('display_name', 'text', c => c.notNull())
+      .addColumn('audience', 'text', c => c.notNull())
+      .addColumn('resource', 'text', c => c.notNull())
+      .addColumn('scopes', 'text', c => c.notNull())
+      .addColumn('clients', 'text', c => c.notNull())
+      .addColumn('target_client_id', 'text', c => c.notNull())
+      .addColumn('created_at', ts, c => c.notNull())
+      .addColumn('updated_at', ts, c => c.notNull())
+      .execute()
+    await db.schema.createIndex('connections_owner').on('connections').columns(['owner', 'id']).execute()
+    await db.schema.alterTable('tokens').addColumn('provider_id', 'text').execute()
+    await db.schema.createIndex('tokens_provider').on('tokens').column('provider_id').execute()
+    // Assertions linked by email find their user without reading the organization.
+    await sql`create index users_owner_email on users (owner, lower(email))`.execute(db)
+  },
+  async down (db: Kysely<any>) {
+    await db.schema.dropIndex('users_owner_email').execute()
+    await db.schema.dropIndex('tokens_provider').execute()
+    await db.schema.alterTable('tokens').dropColumn('provider_id').execute()
+    await db.schema.dropTable('connections').execute()
+    await db.schema.dropTable('identity_providers').execute()
+  }
+}
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations () {
     return migrations

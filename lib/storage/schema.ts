@@ -13,6 +13,8 @@ import type { SettingRow } from './repositories/settings.schema.js'
 import type { ChangeRow } from './changes.schema.js'
 import type { LoginFailureRow } from './repositories/login-failures.schema.js'
 import type { UsedValueRow } from './repositories/used-values.schema.js'
+import type { IdentityProviderRow } from './repositories/identity-providers.schema.js'
+import type { ConnectionRow } from './repositories/connections.schema.js'
 
 /**
  * Tables as Kysely sees them, each row type declared beside its repository (in
@@ -38,4 +40,6 @@ export interface Database {
   changes: ChangeRow
   login_failures: LoginFailureRow
   used_values: UsedValueRow
+  identity_providers: IdentityProviderRow
+  connections: ConnectionRow
 }

@@ -17,6 +17,8 @@ import { AuditRepository } from './repositories/audit.js'
 import { SettingRepository } from './repositories/settings.js'
 import { LoginFailureRepository } from './repositories/login-failures.js'
 import { UsedValueRepository } from './repositories/used-values.js'
+import { IdentityProviderRepository } from './repositories/identity-providers.js'
+import { ConnectionRepository } from './repositories/connections.js'
 import { randomToken } from '../crypto.js'
 
 export { nameKey } from './name-key.js'
@@ -28,6 +30,8 @@ export type { ApplicationInput, ApplicationPatch } from './repositories/applicat
 export type { PermissionInput } from './repositories/permissions.js'
 export type { TokenInput, TokenListRequest } from './repositories/tokens.js'
 export type { AuditQuery } from './repositories/audit.js'
+export type { IdentityProviderInput, IdentityProviderPatch } from './repositories/identity-providers.js'
+export type { ConnectionInput, ConnectionPatch } from './repositories/connections.js'
 
 /** The setting that holds the key client-secret and session digests use. */
 const DIGEST_KEY_SETTING = 'secret_digest_key'
@@ -49,6 +53,8 @@ export class Store {
   readonly settings: SettingRepository
   readonly loginFailures: LoginFailureRepository
   readonly usedValues: UsedValueRepository
+  readonly identityProviders: IdentityProviderRepository
+  readonly connections: ConnectionRepository
 
   /** See StorageContext: `durable` resolves once earlier commits are on stable storage. */
   constructor (db: DB, engine: Engine, durable?: () => Promise<void>) {
@@ -67,6 +73,8 @@ export class Store {
     this.settings = new SettingRepository(context)
     this.loginFailures = new LoginFailureRepository(context)
     this.usedValues = new UsedValueRepository(context)
+    this.identityProviders = new IdentityProviderRepository(context, this.organizations)
+    this.connections = new ConnectionRepository(context, this.organizations)
   }
 
   get db (): DB { return this.context.db }

@@ -27,7 +27,7 @@ export type Reach =
   | { level: 'organization', organization: string }
   | { level: 'self', organization: string, userId: string }
 
-export type ObjectKind = 'organization' | 'user' | 'application' | 'role' | 'permission'
+export type ObjectKind = 'organization' | 'user' | 'application' | 'role' | 'permission' | 'identity provider' | 'connection'
 
 export function reachOf (principal: Principal): Reach {
   if (principal.isGlobalAdmin) return { level: 'all' }

@@ -48,7 +48,11 @@ export const Jwks = Type.Object({
 }, { description: 'its public keys for private_key_jwt, a JWK Set (RSA, EC or OKP public keys; no private or symmetric keys)' })
 export const JwksUri = Type.String({ pattern: '^https?://[^\\s#]+$', maxLength: 2000, description: 'where it publishes its public keys for private_key_jwt (https; fetched, cached by its caching headers)' })
 export const ApplicationType = Type.Union([Type.Literal('web'), Type.Literal('native')], { description: 'web (default) or native (RFC 7591)' })
-export const GrantType = Type.Union([Type.Literal('authorization_code'), Type.Literal('client_credentials'), Type.Literal('refresh_token')])
+export const GrantType = Type.Union([
+  Type.Literal('authorization_code'), Type.Literal('client_credentials'), Type.Literal('refresh_token'),
+  // Enterprise-managed authorization: identity assertions in (jwt-bearer), out (token-exchange).
+  Type.Literal('urn:ietf:params:oauth:grant-type:jwt-bearer'), Type.Literal('urn:ietf:params:oauth:grant-type:token-exchange')
+])
 export const APP_SCOPE_PATTERN = '^(read|write|admin|openid|profile|email|[a-z][a-z0-9_-]*:(read|write))$'
 export const AppScope = Type.String({ pattern: APP_SCOPE_PATTERN, maxLength: 100, description: 'a tool scope ("user:read"), an alias (read, write, admin) or an OIDC scope (openid, profile, email)' })
 export const Timestamp = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}([.]\\d{1,9})?)?(Z|[+-]\\d{2}:\\d{2})$', description: 'ISO 8601 date-time with zone, e.g. 2026-01-31T12:00:00Z' })

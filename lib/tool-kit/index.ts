@@ -17,3 +17,6 @@ export { SessionSchema, sessionHandle, sessionOut } from '../storage/repositorie
 export { TokenSchema, tokenOut } from '../storage/repositories/tokens.schema.js'
 export { AuditEventSchema, auditEventOut } from '../storage/repositories/audit.schema.js'
 export { SigningKeySchema, signingKeyOut } from '../storage/repositories/signing-keys.schema.js'
+export { IdentityProviderSchema, LinkBy, identityProviderOut } from '../storage/repositories/identity-providers.schema.js'
+export { ConnectionSchema, connectionOut } from '../storage/repositories/connections.schema.js'
+export * from './enterprise.js'

@@ -40,7 +40,7 @@ test('server/discover: versions, capabilities, extensions, identity and cache hi
   const expected = {
     resultType: 'complete',
     supportedVersions: SUPPORTED,
-    capabilities: { tools: { listChanged: false }, extensions: { 'io.modelcontextprotocol/oauth-client-credentials': {} } },
+    capabilities: { tools: { listChanged: false }, extensions: { 'io.modelcontextprotocol/oauth-client-credentials': {}, 'io.modelcontextprotocol/enterprise-managed-authorization': {} } },
     instructions: res.json().result.instructions,
     ttlMs: res.json().result.ttlMs,
     cacheScope: 'public',

@@ -32,7 +32,7 @@ test('a code replayed while its first exchange is issuing leaves no token usable
     expiresAt: Date.now() + 60000
   })
   const params = { grant_type: 'authorization_code', code: raw, redirect_uri: REDIRECT, code_verifier: verifier }
-  const services: GrantServices = { tokens: app.tokens, store: app.store, accounts: app.authState, knownScopes: app.tools.scopes, log: app.log }
+  const services: GrantServices = { tokens: app.tokens, store: app.store, accounts: app.authState, knownScopes: app.tools.scopes, log: app.log, enterprise: { keySets: app.keySets, signIdJag: app.signingKeys.signIdJag, verifyIdToken: app.signingKeys.verifyIdToken } }
   const context = (tokens: GrantServices['tokens']): GrantContext => ({
     ...services, tokens, client, clientAuthMethod: 'client_secret_basic', params, resources: [], base
   })

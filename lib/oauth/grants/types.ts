@@ -1,6 +1,8 @@
 import type { Application, Session, User } from '../../storage/models.js'
 import type { Store } from '../../storage/store.js'
+import type { JWTPayload } from 'jose'
 import type { TokenResponse, TokenService } from '../tokens.js'
+import type { KeySets } from '../../net/key-sets.js'
 
 /** How the client proved itself at the token endpoint. */
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none'
@@ -20,13 +22,32 @@ export interface GrantAccounts {
 /** Where a grant says what it saw (a replayed code or refresh token). */
 export interface GrantLogger {
   warn: (details: Record<string, unknown>, message: string) => void
+  info: (details: Record<string, unknown>, message: string) => void
+}
+
+/** What the enterprise-managed authorization grants use beyond the others' services. */
+export interface EnterpriseServices {
+  /** Identity providers' public keys, inline or fetched. */
+  keySets: Pick<KeySets, 'inline' | 'remote'>
+  /** Signs an ID-JAG (typ `oauth-id-jag+jwt`) with this service's current key. */
+  signIdJag: (claims: Record<string, unknown>) => string
+  /**
+   * Verifies a JWT this service signed as an ID token (typ `JWT`, our keys, RS256, `exp`):
+   * its claims, or throws. Issuer and audience are the caller's to check.
+   */
+  verifyIdToken: (token: string) => Promise<JWTPayload>
 }
 
 /** What every grant may use, the same for every request. */
 export interface GrantServices {
   tokens: Pick<TokenService, 'issue' | 'refreshTokenId'>
-  /** The codes, tokens and sessions repositories, and the digest codes are stored under. */
-  store: Pick<Store, 'codes' | 'tokens' | 'sessions' | 'digest'>
+  /**
+   * The repositories grants read and write (codes, tokens, sessions; users, identity providers,
+   * connections and one-time values for enterprise-managed authorization), and the digest codes
+   * are stored under.
+   */
+  store: Pick<Store, 'codes' | 'tokens' | 'sessions' | 'digest' | 'users' | 'identityProviders' | 'connections' | 'usedValues'>
+  enterprise: EnterpriseServices
   accounts: GrantAccounts
   /** Every scope some tool declares. */
   knownScopes: ReadonlySet<string>

@@ -60,7 +60,8 @@ export class OrganizationRepository {
 
   /**
    * Deletes an organization; one that still has users or applications needs `cascade`, which
-   * removes them (and their roles, permissions, sessions and tokens) in one transaction.
+   * removes them (and their roles, permissions, identity providers, connections, sessions and
+   * tokens) in one transaction.
    */
   async delete (id: string, cascade = false): Promise<Organization> {
     const org = await this.get(id)
@@ -81,6 +82,10 @@ export class OrganizationRepository {
       }
       // What its users and applications hold dies with them.
       await revokeTokens(write, 'subject', [...userIds, ...apps.map(a => a.id)])
+      const providers = await trx.selectFrom('identity_providers').select('id').where('owner', '=', org.name).execute()
+      await revokeTokens(write, 'provider_id', providers.map(p => p.id))
+      await trx.deleteFrom('identity_providers').where('owner', '=', org.name).execute()
+      await trx.deleteFrom('connections').where('owner', '=', org.name).execute()
       await trx.deleteFrom('permissions').where('owner', '=', org.name).execute()
       await trx.deleteFrom('user_roles').where('role_id', 'in', trx.selectFrom('roles').select('id').where('owner', '=', org.name)).execute()
       await trx.deleteFrom('roles').where('owner', '=', org.name).execute()

@@ -15,6 +15,8 @@ export interface TokenRow {
   family_id: string | null
   session_id: string | null
   code_id: string | null
+  /** The identity provider whose assertion bought it (the JWT bearer grant), else null. */
+  provider_id: string | null
   expires_at: number
   created_at: number
   revoked_at: number | null
@@ -35,6 +37,7 @@ export interface TokenRecord {
   familyId: string | null
   sessionId: string | null
   codeId: string | null
+  providerId: string | null
   expiresAt: number
   createdAt: number
   revokedAt: number | null
@@ -55,6 +58,7 @@ export function toToken (r: TokenRow): TokenRecord {
     familyId: r.family_id,
     sessionId: r.session_id,
     codeId: r.code_id,
+    providerId: r.provider_id ?? null,
     expiresAt: r.expires_at,
     createdAt: r.created_at,
     revokedAt: r.revoked_at,

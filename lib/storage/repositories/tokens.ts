@@ -4,9 +4,9 @@ import { IN_LIST_MAX, ownedBy } from '../queries.js'
 import { decodeCursor, pageLimit, toPage, type Page, type PageRequest } from '../paging.js'
 import { toToken, type TokenRecord, type TokenRow } from './tokens.schema.js'
 
-export type TokenInput = Omit<TokenRecord, 'createdAt' | 'revokedAt' | 'usedAt' | 'jkt'> & { jkt?: string | null }
+export type TokenInput = Omit<TokenRecord, 'createdAt' | 'revokedAt' | 'usedAt' | 'jkt' | 'providerId'> & { jkt?: string | null, providerId?: string | null }
 
-type RevokeColumn = 'id' | 'family_id' | 'code_id' | 'subject' | 'session_id' | 'client_id'
+type RevokeColumn = 'id' | 'family_id' | 'code_id' | 'subject' | 'session_id' | 'client_id' | 'provider_id'
 
 export interface TokenListRequest extends PageRequest {
   subject?: string
@@ -49,6 +49,7 @@ export class TokenRepository {
       family_id: input.familyId,
       session_id: input.sessionId,
       code_id: input.codeId,
+      provider_id: input.providerId ?? null,
       expires_at: input.expiresAt,
       created_at: Date.now(),
       revoked_at: null,

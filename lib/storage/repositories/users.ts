@@ -52,6 +52,24 @@ export class UserRepository {
     return await guard('user', () => this.context.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst())
   }
 
+  /** The organization's users with this email (case-insensitive), at most two: enough to tell one from many. */
+  async findByEmail (owner: string, email: string): Promise<User[]> {
+    if (email === '') return []
+    const rows = await guard('user', () => this.context.db.selectFrom('users').selectAll()
+      .where('owner', '=', owner).where(sql`lower(email)`, '=', email.toLowerCase()).orderBy('id').limit(2).execute())
+    return rows.map(toUser)
+  }
+
+  /** The organization's user with this name (or a name that folds to the same key), or undefined. */
+  async findByName (owner: string, name: string): Promise<User | undefined> {
+    const rows = await guard('user', () => this.context.db.selectFrom('users').selectAll()
+      .where('owner', '=', owner)
+      .where(eb => eb.or([eb('name_key', '=', nameKey(name)), eb('id', '=', entityId(owner, name))]))
+      .limit(2).execute())
+    const row = rows.find(r => r.name === name) ?? rows[0]
+    return row === undefined ? undefined : toUser(row)
+  }
+
   async create (input: UserInput): Promise<User> {
     const now = Date.now()
     const passwordHash = input.password === undefined ? null : await hashPassword(input.password)

@@ -28,7 +28,9 @@ const TokenRequestSchema = Type.Object({
 
 const TokenResponseSchema = Type.Object({
   access_token: Type.String(),
-  token_type: Type.Union([Type.Literal('Bearer'), Type.Literal('DPoP')]),
+  // `N_A` with `issued_token_type`: an RFC 8693 exchange that issued an identity assertion.
+  token_type: Type.Union([Type.Literal('Bearer'), Type.Literal('DPoP'), Type.Literal('N_A')]),
+  issued_token_type: Type.Optional(Type.String()),
   expires_in: Type.Integer(),
   scope: Type.String(),
   refresh_token: Type.Optional(Type.String()),
@@ -50,7 +52,12 @@ const accessToken: FastifyPluginAsyncTypebox = async function (fastify) {
     store: fastify.store,
     accounts: fastify.authState,
     knownScopes: fastify.tools.scopes,
-    log: fastify.log
+    log: fastify.log,
+    enterprise: {
+      keySets: fastify.keySets,
+      signIdJag: fastify.signingKeys.signIdJag,
+      verifyIdToken: fastify.signingKeys.verifyIdToken
+    }
   }
 
   function refuse (reply: FastifyReply, err: OAuthError, basicAttempted: boolean) {
