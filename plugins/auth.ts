@@ -10,6 +10,7 @@ import { grantableScopes, mayActForItself } from '../lib/auth/policy.js'
 import { clientOfBasicCredentials } from '../lib/oauth/client-auth.js'
 import { servedResources } from '../lib/oauth/resource.js'
 import { BoundedCache } from '../lib/oauth/bounded-cache.js'
+import { ENTRY_OVERHEAD_BYTES, TokenCache } from '../lib/auth/token-cache.js'
 import { BUILT_IN } from '../lib/bootstrap.js'
 import { audienceMatches, CLOCK_TOLERANCE_MS, decodeJwtHeader, describeJwtError, JWT_ALGORITHM, keyLookupError, UnknownSigningKeyError, type AccessTokenClaims } from '../lib/jwt.js'
 
@@ -33,11 +34,10 @@ declare module 'fastify' {
   }
 }
 
-/** Verified tokens kept in memory, keyed by the token string; each entry expires with its token. */
-const TOKEN_CACHE_MAX = 10_000
-
 /** A token whose subject checks passed is checked again at least this often, changes or not. */
 const RECHECK_MS = 60_000
+/** Distinct `scope` claims whose parsed sets are shared by the cached tokens that carry them. */
+const SCOPE_SETS_MAX = 1000
 /** Verified Basic credentials kept (as salted hashes). */
 const BASIC_CACHE_MAX = 10_000
 
@@ -92,7 +92,9 @@ function userPrincipal (user: User, clientId: string | null, scopes: ReadonlySet
 
 export default fp(async function auth (fastify) {
   const { authState, tools } = fastify
-  const verified = new BoundedCache<string, VerifiedToken>(TOKEN_CACHE_MAX)
+  // Verified tokens, by digest, within TOKEN_CACHE_BYTES; each entry expires with its token.
+  const verified = new TokenCache<VerifiedToken>(fastify.config.TOKEN_CACHE_BYTES)
+  const scopeSets = new BoundedCache<string, ReadonlySet<string>>(SCOPE_SETS_MAX)
   // Expanded scope sets of applications acting for themselves, per (immutable) application object.
   const appScopes = new WeakMap<Application, ReadonlySet<string>>()
   // What the Basic validator found, per request.
@@ -146,10 +148,7 @@ export default fp(async function auth (fastify) {
   const verifyJwt = (token: string): Promise<Record<string, unknown>> => fastify.jwt.verify(token) as unknown as Promise<Record<string, unknown>>
 
   /** Signature, algorithm, `typ`, time claims — cached per token string until it expires. */
-  async function verifySignature (token: string): Promise<VerifiedToken | string> {
-    const now = Date.now()
-    const hit = verified.get(token, now)
-    if (hit !== undefined) return hit
+  async function verifySignature (token: string, key: string): Promise<VerifiedToken | string> {
     const header = decodeJwtHeader(token)
     if (header === undefined) return 'the token is malformed'
     if (header.alg !== JWT_ALGORITHM) return 'the token algorithm is not accepted'
@@ -165,13 +164,22 @@ export default fp(async function auth (fastify) {
       return describeJwtError(err)
     }
     if (claims === undefined) return 'the token has malformed claims'
-    const entry: VerifiedToken = { claims, scopes: new Set(parseScope(claims.scope)) }
-    verified.set(token, entry, claims.exp * 1000 + CLOCK_TOLERANCE_MS)
+    // Tokens mostly carry a few distinct scope strings: one set each, shared by their entries.
+    let scopes = scopeSets.get(claims.scope)
+    if (scopes === undefined) {
+      scopes = new Set(parseScope(claims.scope))
+      scopeSets.set(claims.scope, scopes)
+    }
+    const entry: VerifiedToken = { claims, scopes }
+    // The payload segment's length stands for the claims' size (base64url: 4 characters per 3 bytes).
+    const payloadBytes = (token.lastIndexOf('.') - token.indexOf('.')) * 3 / 4
+    verified.set(key, entry, claims.exp * 1000 + CLOCK_TOLERANCE_MS, ENTRY_OVERHEAD_BYTES + payloadBytes)
     return entry
   }
 
   async function checkToken (token: string, issuer: string, audiences?: readonly string[]): Promise<TokenCheck> {
-    const result = verified.get(token) ?? await verifySignature(token)
+    const key = TokenCache.keyOf(token)
+    const result = verified.get(key) ?? await verifySignature(token, key)
     if (typeof result === 'string') return { ok: false, description: result }
     const { claims, scopes } = result
     const now = Date.now()
