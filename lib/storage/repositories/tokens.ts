@@ -152,6 +152,7 @@ export class TokenRepository {
       .where(column, '=', value).where('revoked_at', 'is not', null).where('expires_at', '>', Date.now()).execute())
     return rows.map(r => r.id)
   }
+
   revokeFamily (familyId: string): Promise<number> { return this.revokeWhere('family_id', familyId) }
   revokeByCode (codeId: string): Promise<number> { return this.revokeWhere('code_id', codeId) }
 
