@@ -117,7 +117,7 @@ export class RetentionPurger {
           if (deleted < PURGE_BATCH) break
           // Other requests run between batches; a lease lost meanwhile (a stall past
           // LEASE_MS) ends this run: another purger has taken over.
-          await new Promise(resolve => setImmediate(resolve))
+          await new Promise(resolve => setTimeout(resolve, 0))
           if (!await this.acquire()) return counts
         }
       }
