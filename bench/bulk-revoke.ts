@@ -44,10 +44,10 @@ async function measure (engine: string, url: string): Promise<Outcome> {
     // (the timer's due time) to its read's answer, so that time spent blocked behind a batch
     // (SQLite's statements run on the event loop) counts.
     const latencies: number[] = []
-    let done = false
+    const state = { done: false }
     const reader = (async () => {
       let i = 0
-      while (!done) {
+      while (!state.done) {
         const due = performance.now() + 1
         await new Promise(resolve => setTimeout(resolve, 1))
         await store.tokens.find(`t${String(i++ % TOKENS).padStart(7, '0')}`)
@@ -57,7 +57,7 @@ async function measure (engine: string, url: string): Promise<Outcome> {
     const started = performance.now()
     await store.applications.delete(app.id)
     const deleteMs = performance.now() - started
-    done = true
+    state.done = true
     await reader
     const revoked = await store.db.selectFrom('tokens').select(eb => eb.fn.countAll<number>().as('n')).where('client_id', '=', app.clientId).where('revoked_at', 'is not', null).executeTakeFirstOrThrow()
     if (Number(revoked.n) !== TOKENS) throw new Error(`${engine}: ${revoked.n} of ${TOKENS} revoked`)
