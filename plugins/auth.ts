@@ -10,7 +10,7 @@ import { grantableScopes, mayActForItself } from '../lib/auth/policy.js'
 import { clientOfBasicCredentials } from '../lib/oauth/client-auth.js'
 import { servedResources } from '../lib/oauth/resource.js'
 import { BoundedCache } from '../lib/oauth/bounded-cache.js'
-import { ENTRY_OVERHEAD_BYTES, TokenCache } from '../lib/auth/token-cache.js'
+import { entryBytes, Interner, TokenCache } from '../lib/auth/token-cache.js'
 import { BUILT_IN } from '../lib/bootstrap.js'
 import { audienceMatches, CLOCK_TOLERANCE_MS, decodeJwtHeader, describeJwtError, JWT_ALGORITHM, keyLookupError, UnknownSigningKeyError, type AccessTokenClaims } from '../lib/jwt.js'
 
@@ -95,6 +95,7 @@ export default fp(async function auth (fastify) {
   // Verified tokens, by digest, within TOKEN_CACHE_BYTES; each entry expires with its token.
   const verified = new TokenCache<VerifiedToken>(fastify.config.TOKEN_CACHE_BYTES)
   const scopeSets = new BoundedCache<string, ReadonlySet<string>>(SCOPE_SETS_MAX)
+  const shared = new Interner()
   // Expanded scope sets of applications acting for themselves, per (immutable) application object.
   const appScopes = new WeakMap<Application, ReadonlySet<string>>()
   // What the Basic validator found, per request.
@@ -164,6 +165,12 @@ export default fp(async function auth (fastify) {
       return describeJwtError(err)
     }
     if (claims === undefined) return 'the token has malformed claims'
+    // Values a fleet's tokens share are held once (see Interner); `jti` and `sid` are their own.
+    claims.iss = shared.string(claims.iss)
+    claims.sub = shared.string(claims.sub)
+    claims.client_id = shared.string(claims.client_id)
+    claims.scope = shared.string(claims.scope)
+    claims.aud = shared.list(claims.aud)
     // Tokens mostly carry a few distinct scope strings: one set each, shared by their entries.
     let scopes = scopeSets.get(claims.scope)
     if (scopes === undefined) {
@@ -171,9 +178,7 @@ export default fp(async function auth (fastify) {
       scopeSets.set(claims.scope, scopes)
     }
     const entry: VerifiedToken = { claims, scopes }
-    // The payload segment's length stands for the claims' size (base64url: 4 characters per 3 bytes).
-    const payloadBytes = (token.lastIndexOf('.') - token.indexOf('.')) * 3 / 4
-    verified.set(key, entry, claims.exp * 1000 + CLOCK_TOLERANCE_MS, ENTRY_OVERHEAD_BYTES + payloadBytes)
+    verified.set(key, entry, claims.exp * 1000 + CLOCK_TOLERANCE_MS, entryBytes(claims.jti, claims.sid))
     return entry
   }
 
