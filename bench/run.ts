@@ -22,7 +22,12 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import autocannon, { type Options, type Result } from 'autocannon'
 import pg from 'pg'
 import { hashPassword } from '../lib/crypto.js'
-import { benchSettings, selectScenarios, type BenchSettings, type ScenarioSpec } from './config.js'
+import { readConfig } from '../lib/config.js'
+import { createDatabase } from '../lib/storage/db.js'
+import { Store } from '../lib/storage/store.js'
+import { atRestEncryption } from '../lib/keys.js'
+import { ACCESS_TOKEN_TYP, createKeySigner, decodeJwtHeader } from '../lib/jwt.js'
+import { benchSettings, MANY_TOKENS, selectScenarios, type BenchSettings, type ScenarioSpec } from './config.js'
 import { callTool, mintToken, rpc } from './client.js'
 import { basic, jsonRpc, MCP_PATH, mcpHeaders, MODERN_PROTOCOL_VERSION, modernRequest, TOKEN_PATH, tokenRequestBody } from './requests.js'
 import { freePort, sampleRss, spawnChild, waitReady, type Child } from './processes.js'
@@ -127,6 +132,40 @@ interface Prepared {
   toolsListBytes: number
   /** A DPoP-bound token holding every scope, and the key it is bound to; absent if none could be had. */
   dpop?: { token: string, signer: DpopSigner }
+  /** `Authorization` values of MANY_TOKENS distinct tokens (scenario 8), once minted. */
+  manyTokens?: string[]
+}
+
+/**
+ * `count` distinct access tokens holding every scope, as a fleet of agents holds them: one is
+ * minted through the token endpoint, the others are its claims with a fresh `jti`, signed with
+ * the service's current key read from its database (RS256 signing is what takes the time; the
+ * endpoint would take ten times longer). Tokens not recorded in the database are what the
+ * Bearer path sees anyway: it never reads the token row.
+ */
+async function mintMany (service: Service, count: number): Promise<string[]> {
+  const template = (await mintToken(service.child.base, service.bootstrap.id, service.bootstrap.secret)).token
+  const header = decodeJwtHeader(template)
+  const claims = JSON.parse(Buffer.from(template.split('.')[1], 'base64url').toString()) as Record<string, unknown>
+  if (header === undefined || typeof header.kid !== 'string') throw new Error('the minted token names no key')
+  const config = readConfig({ DATABASE_URL: service.databaseUrl })
+  const handle = createDatabase(config.database)
+  let privatePem: string
+  try {
+    const key = (await new Store(handle.db, handle.engine).signingKeys.list()).find(k => k.kid === header.kid)
+    if (key === undefined) throw new Error(`signing key ${header.kid} not found`)
+    privatePem = (await atRestEncryption(config)).encryption.decrypt(key.privatePem)
+  } finally {
+    await handle.close()
+  }
+  const sign = createKeySigner(privatePem, header.kid, ACCESS_TOKEN_TYP)
+  const tokens = [`Bearer ${template}`]
+  const started = Date.now()
+  while (tokens.length < count) {
+    tokens.push(`Bearer ${sign({ ...claims, jti: randomBytes(16).toString('base64url') })}`)
+    if (tokens.length % 20_000 === 0) log(`signed ${tokens.length} of ${count} tokens (${Math.round((Date.now() - started) / 1000)} s)`)
+  }
+  return tokens
 }
 
 /** Sets up the data the scenarios need, through the token endpoint and MCP tools only. */
@@ -274,6 +313,27 @@ function loadFor (spec: ScenarioSpec, service: Service, prepared: Prepared): Loa
       }
     }
     case '7': return post(undefined, jsonRpc('tools/list'))
+    case '8': {
+      const tokens = prepared.manyTokens
+      if (tokens === undefined || tokens.length === 0) throw new Error(`no bearer tokens: ${prepared.tokenProblem ?? 'not minted'}`)
+      const body = jsonRpc('tools/list')
+      let counter = 0
+      return {
+        spec,
+        child,
+        path: MCP_PATH,
+        request: {
+          requests: [{
+            method: 'POST',
+            path: MCP_PATH,
+            headers: mcpHeaders(tokens[0]),
+            // Each request the next token, round the whole set: no token is seen twice before
+            // every other one has been.
+            setupRequest: (request) => ({ ...request, headers: mcpHeaders(tokens[counter++ % tokens.length]), body })
+          }]
+        }
+      }
+    }
     default: throw new Error(`no load for scenario ${spec.id}`)
   }
 }
@@ -386,6 +446,10 @@ async function main (): Promise<void> {
     let sqlite = await startService(settings, work, 'sqlite', `sqlite:${join(work, 'iam.db')}`)
     cleanups.push({ what: 'stop the SQLite service', fn: () => sqlite.child.stop() })
     const prepared = await prepare(sqlite, 100)
+    if (specs.some(s => s.id === '8') && prepared.tokenProblem === undefined) {
+      log(`minting ${MANY_TOKENS} tokens for scenario 8 …`)
+      prepared.manyTokens = await mintMany(sqlite, MANY_TOKENS)
+    }
     sqlite = await profiled(settings, work, sqlite)
     log(`service ready on ${sqlite.child.base}; tools/list (every scope) is ${prepared.toolsListBytes} bytes`)
 
@@ -443,6 +507,16 @@ async function main (): Promise<void> {
         load.before?.(settings.warmup)
         await run(load.child, load.path, load.request, settings.warmup, settings.connections, load.spec.status)
       }
+    }
+
+    // Scenario 8 measures a fleet whose tokens are in use, not their first verification: every
+    // token is presented once before the rounds, however long that takes on this machine.
+    const many = loads.find(l => l.spec.id === '8')
+    if (many !== undefined && prepared.manyTokens !== undefined) {
+      log(`presenting each of the ${prepared.manyTokens.length} tokens once …`)
+      const started = Date.now()
+      await autocannon({ url: many.child.base + many.path, connections: settings.connections, amount: prepared.manyTokens.length, pipelining: 1, timeout: 10, ...many.request })
+      log(`done in ${Math.round((Date.now() - started) / 1000)} s`)
     }
 
     const samples = new Map<string, { a: RunSample[], b: RunSample[], rss: number }>(loads.map(l => [l.spec.id, { a: [], b: [], rss: 0 }]))

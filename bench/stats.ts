@@ -16,6 +16,8 @@ export interface Target {
    * baseline at least {@link TWIN_NOISE} of the twin's. Checked when both ran.
    */
   twin?: string
+  /** How much of its twin's ratio this scenario must keep, when not {@link TWIN_NOISE}. */
+  ofTwin?: number
 }
 
 /**
@@ -134,8 +136,9 @@ export function compareTwins (summaries: readonly ScenarioSummary[]): ScenarioSu
     const twin = s.target.twin === undefined ? undefined : byId.get(s.target.twin)
     if (twin === undefined) return s
     const twinRatio = ratio(s.ratio, twin.ratio)
-    if (twinRatio >= TWIN_NOISE) return { ...s, twinRatio }
-    return { ...s, twinRatio, pass: false, misses: [...s.misses, `${fmt(twinRatio, 2)} of ${twin.id} < ${TWIN_NOISE}`] }
+    const least = s.target.ofTwin ?? TWIN_NOISE
+    if (twinRatio >= least) return { ...s, twinRatio }
+    return { ...s, twinRatio, pass: false, misses: [...s.misses, `${fmt(twinRatio, 2)} of ${twin.id} < ${least}`] }
   })
 }
 
@@ -150,7 +153,7 @@ function targetText (target: Target): string {
   if (target.p99 !== undefined) parts.push(`p99 ≤ ${target.p99} ms`)
   if (parts.length === 0) parts.push('report')
   if (target.rssMiB !== undefined) parts.push(`RSS ≤ ${target.rssMiB}`)
-  if (target.twin !== undefined) parts.push(`≥ ${TWIN_NOISE.toFixed(2)} of ${target.twin}`)
+  if (target.twin !== undefined) parts.push(`≥ ${(target.ofTwin ?? TWIN_NOISE).toFixed(2)} of ${target.twin}`)
   return parts.join(', ')
 }
 

@@ -42,6 +42,8 @@ export const EnvSchema = Type.Object({
   LOGIN_LOCKOUT_SECONDS: Type.Integer({ default: 900, minimum: 1 }),
   REVOCATION_POLL_INTERVAL: Type.Integer({ default: 250, minimum: 20, maximum: 900 }),
   READ_CACHE_TTL: Type.Integer({ default: 1000, minimum: 0, maximum: 1000 }),
+  TOKEN_CACHE_BYTES: Type.Integer({ default: 67108864, minimum: 1048576 }),
+  AUDIT_RETENTION_DAYS: Type.Integer({ default: 365, minimum: 0 }),
   IAM_BOOTSTRAP_ADMIN_USERNAME: Type.String({ default: 'admin', minLength: 1 }),
   IAM_BOOTSTRAP_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8 })),
   IAM_BOOTSTRAP_CLIENT_ID: Type.Optional(Type.String({ minLength: 8, pattern: '^[A-Za-z0-9._~-]+$' })),

@@ -6,6 +6,7 @@ import { StoreError } from '../lib/storage/errors.js'
 import { isBadText } from '../lib/bad-text.js'
 import { BoundedCache } from '../lib/oauth/bounded-cache.js'
 import { CLOCK_TOLERANCE_MS } from '../lib/jwt.js'
+import { parseGroupRef } from '../lib/storage/repositories/tokens.js'
 
 /**
  * What authentication needs to know about revocations and account status, held in memory so
@@ -64,8 +65,6 @@ declare module 'fastify' {
 export const FRESHNESS_MS = 1000
 /** Polls re-read this much of the feed before the last poll: late commits and clock skew. */
 const POLL_OVERLAP_MS = 5000
-/** Changes older than this are pruned from the database. */
-const CHANGE_RETENTION_MS = 10 * 60_000
 const PRUNE_INTERVAL_MS = 60_000
 /** Memoized accounts are re-read at least this often, even without a change event. */
 const MEMO_TTL_MS = 5 * 60_000
@@ -95,6 +94,14 @@ export default fp(async function authState (fastify) {
       case 'token.revoked':
         revoked.set(change.ref, Date.now())
         break
+      case 'tokens.revoked': {
+        // The ids come with the change: this instance's own (the writer knew them) or a feed
+        // change `refresh` resolved before replaying it. Without them nothing is trusted: see
+        // `resolveGroups`.
+        const now = Date.now()
+        for (const id of change.ids ?? []) revoked.set(id, now)
+        break
+      }
       case 'user.changed':
         users.delete(change.ref)
         // Its sessions are re-read too: a forbidden, deleted or re-created user's have ended.
@@ -141,9 +148,11 @@ export default fp(async function authState (fastify) {
   async function refresh (): Promise<void> {
     const started = Date.now()
     try {
-      const changes = await store.changes.since(polledFrom - POLL_OVERLAP_MS)
+      const changes = (await store.changes.since(polledFrom - POLL_OVERLAP_MS)).filter(change => !seen.has(change.id))
+      // Every revoked group is resolved to its ids before any change is applied: a failure
+      // leaves the whole poll unseen and the data not fresh, so requests fail closed.
+      await resolveGroups(changes)
       for (const change of changes) {
-        if (seen.has(change.id)) continue
         seen.set(change.id, change.at)
         // Replayed into the feed so every listener (keys, caches) hears other instances too.
         store.changes.emit('change', change)
@@ -153,6 +162,27 @@ export default fp(async function authState (fastify) {
       freshAt = started
     } catch (err) {
       fastify.log.warn({ err }, 'could not refresh revocation data')
+    }
+  }
+
+  /**
+   * Fills in the ids of each `tokens.revoked` change (one query per group, however many batches
+   * of it the poll holds). A ref that names no group is refused: the poll fails rather than
+   * let through a token it may have revoked.
+   */
+  async function resolveGroups (changes: Change[]): Promise<void> {
+    const groups = new Map<string, Change[]>()
+    for (const change of changes) {
+      if (change.kind !== 'tokens.revoked') continue
+      const list = groups.get(change.ref)
+      if (list === undefined) groups.set(change.ref, [change])
+      else list.push(change)
+    }
+    for (const [ref, list] of groups) {
+      const group = parseGroupRef(ref)
+      if (group === undefined) throw new StoreError('invalid', `the change feed names an unknown revoked group: ${JSON.stringify(ref.slice(0, 64))}`)
+      const ids = await store.tokens.revokedIn(group.column, group.value)
+      for (const change of list) change.ids = ids
     }
   }
 
@@ -178,7 +208,6 @@ export default fp(async function authState (fastify) {
     applications.prune(now)
     sessions.prune(now)
     credentials.prune(now)
-    store.changes.prune(now - CHANGE_RETENTION_MS).catch(err => { fastify.log.warn({ err }, 'could not prune the change feed') })
   }, PRUNE_INTERVAL_MS)
   pruner.unref()
 

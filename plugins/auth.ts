@@ -10,6 +10,7 @@ import { grantableScopes, mayActForItself } from '../lib/auth/policy.js'
 import { clientOfBasicCredentials } from '../lib/oauth/client-auth.js'
 import { servedResources } from '../lib/oauth/resource.js'
 import { BoundedCache } from '../lib/oauth/bounded-cache.js'
+import { entryBytes, Interner, TokenCache } from '../lib/auth/token-cache.js'
 import { BUILT_IN } from '../lib/bootstrap.js'
 import { createDpopVerifier, schemeMismatch, type DpopVerifier } from '../lib/auth/dpop.js'
 import { isActive, issuedBefore, toClaims, userPrincipal } from '../lib/auth/access-token.js'
@@ -37,15 +38,14 @@ declare module 'fastify' {
   }
 }
 
-/** Verified tokens kept in memory, keyed by the token string; each entry expires with its token. */
-const TOKEN_CACHE_MAX = 10_000
-
 /** A token whose subject checks passed is checked again at least this often, changes or not. */
 const RECHECK_MS = 60_000
 /** Expired one-time values (DPoP `jti`s…) are purged this often, at most this many batches of this size. */
 const USED_VALUES_PURGE_INTERVAL_MS = 60_000
 const USED_VALUES_PURGE_BATCHES = 100
 const USED_VALUES_PURGE_SIZE = 5000
+/** Distinct `scope` claims whose parsed sets are shared by the cached tokens that carry them. */
+const SCOPE_SETS_MAX = 1000
 /** Verified Basic credentials kept (as salted hashes). */
 const BASIC_CACHE_MAX = 10_000
 
@@ -88,7 +88,10 @@ export default fp(async function auth (fastify) {
   }, USED_VALUES_PURGE_INTERVAL_MS)
   usedValuesPruner.unref()
   fastify.addHook('onClose', async () => { clearInterval(usedValuesPruner) })
-  const verified = new BoundedCache<string, VerifiedToken>(TOKEN_CACHE_MAX)
+  // Verified tokens, by digest, within TOKEN_CACHE_BYTES; each entry expires with its token.
+  const verified = new TokenCache<VerifiedToken>(fastify.config.TOKEN_CACHE_BYTES)
+  const scopeSets = new BoundedCache<string, ReadonlySet<string>>(SCOPE_SETS_MAX)
+  const shared = new Interner()
   // Expanded scope sets of applications acting for themselves, per (immutable) application object.
   const appScopes = new WeakMap<Application, ReadonlySet<string>>()
   // What the Basic validator found, per request.
@@ -142,10 +145,7 @@ export default fp(async function auth (fastify) {
   const verifyJwt = (token: string): Promise<Record<string, unknown>> => fastify.jwt.verify(token) as unknown as Promise<Record<string, unknown>>
 
   /** Signature, algorithm, `typ`, time claims — cached per token string until it expires. */
-  async function verifySignature (token: string): Promise<VerifiedToken | string> {
-    const now = Date.now()
-    const hit = verified.get(token, now)
-    if (hit !== undefined) return hit
+  async function verifySignature (token: string, key: string): Promise<VerifiedToken | string> {
     const header = decodeJwtHeader(token)
     if (header === undefined) return 'the token is malformed'
     if (header.alg !== JWT_ALGORITHM) return 'the token algorithm is not accepted'
@@ -161,13 +161,26 @@ export default fp(async function auth (fastify) {
       return describeJwtError(err)
     }
     if (claims === undefined) return 'the token has malformed claims'
-    const entry: VerifiedToken = { claims, scopes: new Set(parseScope(claims.scope)) }
-    verified.set(token, entry, claims.exp * 1000 + CLOCK_TOLERANCE_MS)
+    // Values a fleet's tokens share are held once (see Interner); `jti` and `sid` are their own.
+    claims.iss = shared.string(claims.iss)
+    claims.sub = shared.string(claims.sub)
+    claims.client_id = shared.string(claims.client_id)
+    claims.scope = shared.string(claims.scope)
+    claims.aud = shared.list(claims.aud)
+    // Tokens mostly carry a few distinct scope strings: one set each, shared by their entries.
+    let scopes = scopeSets.get(claims.scope)
+    if (scopes === undefined) {
+      scopes = new Set(parseScope(claims.scope))
+      scopeSets.set(claims.scope, scopes)
+    }
+    const entry: VerifiedToken = { claims, scopes }
+    verified.set(key, entry, claims.exp * 1000 + CLOCK_TOLERANCE_MS, entryBytes(claims.jti, claims.sid))
     return entry
   }
 
   async function checkToken (token: string, issuer: string, audiences?: readonly string[]): Promise<TokenCheck> {
-    const result = verified.get(token) ?? await verifySignature(token)
+    const key = TokenCache.keyOf(token)
+    const result = verified.get(key) ?? await verifySignature(token, key)
     if (typeof result === 'string') return { ok: false, description: result }
     const { claims, scopes } = result
     const now = Date.now()

@@ -1,4 +1,9 @@
-export type ChangeKind = 'token.revoked' | 'user.changed' | 'application.changed' | 'session.ended' | 'key.rotated'
+/**
+ * `token.revoked` names one token; `tokens.revoked` names a group, `<column>:<value>` (e.g.
+ * `client_id:abc`), whose tokens were revoked in one statement: a reader resolves it to the
+ * revoked ids (`TokenRepository.revokedIn`).
+ */
+export type ChangeKind = 'token.revoked' | 'tokens.revoked' | 'user.changed' | 'application.changed' | 'session.ended' | 'key.rotated'
 
 /** The `changes` table, as Kysely sees it: an append-only feed of what invalidates cached auth state; every instance polls it. */
 export interface ChangeRow {
@@ -14,6 +19,11 @@ export interface Change {
   at: number
   kind: ChangeKind
   ref: string
+  /**
+   * For `tokens.revoked`: the ids the group held when it was revoked. Set on this instance's
+   * own events (the writer knows them) and on feed changes once resolved; never stored.
+   */
+  ids?: readonly string[]
 }
 
 export function toChange (r: ChangeRow): Change {

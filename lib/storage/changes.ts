@@ -16,9 +16,9 @@ export class ChangeFeed extends EventEmitter<{ change: [Change] }> {
   }
 
   /** Tells this instance's caches at once; other instances learn it by polling `since`. */
-  emitAll (changes: Array<[ChangeKind, string]>): void {
+  emitAll (changes: Array<[ChangeKind, string, (readonly string[])?]>): void {
     const at = Date.now()
-    for (const [kind, ref] of changes) this.emit('change', { id: '', at, kind, ref })
+    for (const [kind, ref, ids] of changes) this.emit('change', ids === undefined ? { id: '', at, kind, ref } : { id: '', at, kind, ref, ids })
   }
 
   async since (at: number): Promise<Change[]> {

@@ -13,7 +13,7 @@ export type { Queryable } from './db.js'
 export interface Write {
   readonly trx: Transaction<Database>
   /** Adds a change row in this transaction; this instance hears of it once the transaction commits. */
-  record: (kind: ChangeKind, ref: string) => Promise<void>
+  record: (kind: ChangeKind, ref: string, ids?: readonly string[]) => Promise<void>
 }
 
 /** What every repository shares: the database, its engine, the change feed and the digest key. */
@@ -71,11 +71,11 @@ export class StorageContext {
    * would keep what the commit replaced.
    */
   async write<T> (work: (write: Write) => Promise<T>): Promise<T> {
-    const changed: Array<[ChangeKind, string]> = []
+    const changed: Array<[ChangeKind, string, (readonly string[])?]> = []
     const result = await this.transaction(async (trx) => await work({
       trx,
-      record: async (kind, ref) => {
-        changed.push([kind, ref])
+      record: async (kind, ref, ids) => {
+        changed.push([kind, ref, ids])
         await this.changes.insert(trx, kind, ref)
       }
     }))

@@ -290,6 +290,23 @@ migrations['0005_client_kinds'] = {
   }
 }
 
+migrations['0007_retention'] = {
+  // The retention purger (lib/storage/retention.ts) deletes rows past their time in small
+  // batches: each batch must find them by index, not by a scan of the live rows.
+  async up (db: Kysely<any>) {
+    await db.schema.createIndex('tokens_expires').on('tokens').column('expires_at').execute()
+    await db.schema.createIndex('sessions_expires').on('sessions').column('expires_at').execute()
+    await db.schema.createIndex('sessions_ended').on('sessions').column('ended_at').execute()
+    await db.schema.createIndex('authorization_codes_expires').on('authorization_codes').column('expires_at').execute()
+    await db.schema.createIndex('login_failures_first').on('login_failures').column('first_at').execute()
+  },
+  async down (db: Kysely<any>) {
+    for (const index of ['login_failures_first', 'authorization_codes_expires', 'sessions_ended', 'sessions_expires', 'tokens_expires']) {
+      await db.schema.dropIndex(index).ifExists().execute()
+    }
+  }
+}
+
 migrations['0009_pkjwt_audit_client_kind'] = {
   // Audit events name the kind of client a call came through: an administrator's application,
   // a self-registered one, or one known by its metadata document.

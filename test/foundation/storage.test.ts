@@ -152,9 +152,10 @@ async function repositorySuite (t: Test, url: () => Promise<string>): Promise<vo
     t.equal(await store.tokens.revokeFamily('f1'), 2)
     t.equal(await store.tokens.revokeFamily('f1'), 0, 'already revoked')
     t.same((await store.tokens.revokedUnexpired()).sort(), ['t1', 't2'])
-    t.same(changes.filter(c => c.startsWith('token.revoked')).sort(), ['token.revoked:t1', 'token.revoked:t2'])
+    t.same(changes.filter(c => c.startsWith('tokens.revoked')), ['tokens.revoked:family_id:f1'], 'one change for the family')
     const feed = await store.changes.since(now - 1000)
-    t.ok(feed.some(c => c.kind === 'token.revoked' && c.ref === 't1'), 'other instances see it in the feed')
+    t.ok(feed.some(c => c.kind === 'tokens.revoked' && c.ref === 'family_id:f1'), 'other instances see it in the feed')
+    t.same((await store.tokens.revokedIn('family_id', 'f1')).sort(), ['t1', 't2'], 'and resolve it to its tokens')
     t.equal((await store.tokens.list({ subject: 'built-in/admin' })).items.length, 2)
 
     const session = await store.sessions.create({ userId: 'built-in/admin', userAgent: 'ua', ip: '127.0.0.1', ttlSeconds: 60 })

@@ -200,4 +200,16 @@ test('two instances on one database: an ID-JAG used at one is refused at the oth
   t.equal(first.statusCode, 200, 'accepted at the first instance')
   t.equal(second.statusCode, 400)
   t.match(second.json(), { error: 'invalid_grant', error_description: /already used/ }, 'refused at the second')
+
+  // Disabling the provider at one instance ends what it bought at the other within a second.
+  const token = first.json().access_token as string
+  const list = async (app: typeof one) => (await app.inject({ method: 'POST', url: '/api/mcp', headers: { host: 'as.internal', authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' }, payload: { jsonrpc: '2.0', id: 1, method: 'tools/list' } })).statusCode
+  t.equal(await list(two), 200)
+  await one.store.identityProviders.update('corp/idp', { isDisabled: true })
+  let status = await list(two)
+  for (let i = 0; i < 40 && status !== 401; i++) {
+    await new Promise(resolve => setTimeout(resolve, 25))
+    status = await list(two)
+  }
+  t.equal(status, 401, 'refused at the other instance within a second')
 })

@@ -6,7 +6,7 @@ import { listQuery, type ListRequest } from '../queries.js'
 import { pageLimit, toPage, type Page } from '../paging.js'
 import { randomToken, safeEqual } from '../../crypto.js'
 import type { OrganizationRepository } from './organizations.js'
-import { revokeTokens } from './tokens.js'
+import { revokeAll } from './tokens.js'
 import { toApplication, type Application, type ApplicationRow } from './applications.schema.js'
 
 export interface ApplicationInput {
@@ -137,19 +137,21 @@ export class ApplicationRepository {
   }
 
   /**
-   * Deletes the application and, in the same transaction, revokes the live tokens it holds
-   * (acting for itself) and those users got through it: whichever way it is deleted (the
-   * tool, RFC 7592), nothing it issued keeps working.
+   * Deletes the application, then revokes the live tokens it holds (acting for itself) and those
+   * users got through it: whichever way it is deleted (the tool, RFC 7592), nothing it issued
+   * keeps working. The delete commits first and already refuses them everywhere (a token whose
+   * client no longer exists is refused, and every instance hears of the change within the
+   * freshness bound); the revocation follows in bounded batches, so that tens of thousands of
+   * tokens never hold SQLite's writer in one transaction. Resolves once both are done.
    */
   async delete (id: string): Promise<Application> {
     const app = await this.get(id)
     await this.context.write(async (write) => {
-      // What it holds acting for itself, and what users got through it.
-      await revokeTokens(write, 'subject', [app.id])
-      await revokeTokens(write, 'client_id', [app.clientId])
       await write.trx.deleteFrom('applications').where('id', '=', id).execute()
       await write.record('application.changed', app.clientId)
     })
+    await revokeAll(this.context, 'client_id', app.clientId)
+    await revokeAll(this.context, 'subject', app.id)
     return app
   }
 
