@@ -1,8 +1,7 @@
 import { sql } from 'kysely'
-import type { DB, Queryable } from './db.js'
-import type { Database } from './schema.js'
+import type { DB, Engine, Queryable } from './db.js'
 import { decodeCursor, escapeLike, pageLimit, type PageRequest } from './paging.js'
-import { entityId } from './names.js'
+import { FTS_TABLES, SEARCH_COLUMNS, TRIGRAM, type SearchableTable } from './search.js'
 
 /** Values per `in (…)` list: well below SQLite's and PostgreSQL's parameter limits. */
 export const IN_LIST_MAX = 500
@@ -12,25 +11,33 @@ export interface ListRequest extends PageRequest {
   filter?: string
 }
 
-/** One page of an entity table by id, optionally of one owner and filtered on `searchable` columns. */
-export function listQuery<T extends keyof Database> (db: Queryable, table: T, req: ListRequest, searchable: string[]) {
+/**
+ * One page of an entity table by id, optionally of one owner and filtered on its searched
+ * columns (SEARCH_COLUMNS). Pages are keyset (`id > cursor`) along the `(owner, id)` index.
+ *
+ * The filter is a case-insensitive substring of any searched column; the `lower(col) like`
+ * test below decides which rows match, on both engines, whatever narrows them first. On
+ * PostgreSQL, `pg_trgm` indexes on `lower(col)` answer that test itself. On SQLite, a filter of
+ * three characters or more first narrows the rows to those the table's FTS5 trigram index
+ * finds (case-folded, so a superset of the matches); a shorter one has no trigram to look up,
+ * and the owner's rows are read in id order until a page is found.
+ */
+export function listQuery<T extends SearchableTable> (q: { db: Queryable, engine: Engine }, table: T, req: ListRequest) {
   const after = decodeCursor(req.cursor)
-  let query = (db as DB).selectFrom(table as any).selectAll()
-  if (req.owner !== undefined) query = query.where('owner', '=', req.owner)
+  let query = (q.db as DB).selectFrom(table as SearchableTable).selectAll()
+  if (req.owner !== undefined) query = query.where('owner' as any, '=', req.owner)
   if (after !== undefined) query = query.where('id', '>', after)
   if (req.filter !== undefined && req.filter !== '') {
-    const pattern = `%${escapeLike(req.filter.toLowerCase())}%`
+    const lowered = req.filter.toLowerCase()
+    const pattern = `%${escapeLike(lowered)}%`
+    if (q.engine === 'sqlite' && FTS_TABLES.has(table) && [...lowered].length >= TRIGRAM) {
+      const search = sql.table(`${table}_search`)
+      // A quoted FTS5 string: every character literal, `"` doubled.
+      const phrase = `"${lowered.replaceAll('"', '""')}"`
+      query = query.where(sql<boolean>`rowid in (select rowid from ${search} where ${search} match ${phrase})`)
+    }
+    const searchable: readonly string[] = SEARCH_COLUMNS[table]
     query = query.where(eb => eb.or(searchable.map(col => eb(sql`lower(${sql.ref(col)})`, 'like', sql`${pattern} escape '\\'`))))
   }
   return query.orderBy('id').limit(pageLimit(req.limit) + 1)
-}
-
-/**
- * Rows whose `owner/name` column belongs to `owner`: an exact, case-sensitive prefix match on
- * both engines. (LIKE is ASCII case-insensitive on SQLite and has no default escape character
- * there, so `acme/%` would also match `Acme/…` and `acme_x/%` nothing.)
- */
-export function ownedBy (column: string, owner: string) {
-  const prefix = entityId(owner, '')
-  return sql<boolean>`substr(${sql.ref(column)}, 1, ${sql.lit([...prefix].length)}) = ${prefix}`
 }

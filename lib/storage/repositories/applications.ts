@@ -32,7 +32,7 @@ export class ApplicationRepository {
 
   async list (req: ListRequest = {}): Promise<Page<Application>> {
     const limit = pageLimit(req.limit)
-    const rows = await guard('application', () => listQuery(this.context.db, 'applications', req, ['name', 'display_name']).execute()) as ApplicationRow[]
+    const rows = await guard('application', () => listQuery(this.context, 'applications', req).execute()) as ApplicationRow[]
     return toPage(rows, limit, r => r.id, toApplication)
   }
 

@@ -14,7 +14,7 @@ export class OrganizationRepository {
 
   async list (req: ListRequest = {}): Promise<Page<Organization>> {
     const limit = pageLimit(req.limit)
-    const rows = await guard('organization', () => listQuery(this.context.db, 'organizations', { ...req, owner: undefined }, ['name', 'display_name']).execute()) as OrganizationRow[]
+    const rows = await guard('organization', () => listQuery(this.context, 'organizations', { ...req, owner: undefined }).execute()) as OrganizationRow[]
     return toPage(rows, limit, r => r.id, toOrganization)
   }
 

@@ -23,7 +23,7 @@ export class PermissionRepository {
 
   async list (req: ListRequest = {}): Promise<Page<Permission>> {
     const limit = pageLimit(req.limit)
-    const rows = await guard('permission', () => listQuery(this.context.db, 'permissions', req, ['name', 'display_name']).execute()) as PermissionRow[]
+    const rows = await guard('permission', () => listQuery(this.context, 'permissions', req).execute()) as PermissionRow[]
     return toPage(rows, limit, r => r.id, toPermission)
   }
 

@@ -12,7 +12,7 @@ export class RoleRepository {
 
   async list (req: ListRequest = {}): Promise<Page<Role>> {
     const limit = pageLimit(req.limit)
-    const rows = await guard('role', () => listQuery(this.context.db, 'roles', req, ['name', 'display_name']).execute()) as RoleRow[]
+    const rows = await guard('role', () => listQuery(this.context, 'roles', req).execute()) as RoleRow[]
     return toPage(rows, limit, r => r.id, toRole)
   }
 

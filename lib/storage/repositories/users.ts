@@ -33,7 +33,7 @@ export class UserRepository {
 
   async list (req: ListRequest = {}): Promise<Page<User>> {
     const limit = pageLimit(req.limit)
-    const rows = await guard('user', () => listQuery(this.context.db, 'users', req, ['name', 'display_name', 'email']).execute()) as UserRow[]
+    const rows = await guard('user', () => listQuery(this.context, 'users', req).execute()) as UserRow[]
     return toPage(rows, limit, r => r.id, toUser)
   }
 
