@@ -352,7 +352,7 @@ export function scaleSvg (results: readonly EngineResult[]): string {
   const height = top + OPERATIONS.length * groupH + 40
   const x = (ms: number): number => left + (Math.log10(Math.max(ms, 0.01)) + 2) / 5 * (width - left - 20)
   const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
-    `<text x="10" y="18" font-size="14">iam-mcp scale probe: p50 per operation (ms, log scale), small and large size</text>`]
+    '<text x="10" y="18" font-size="14">iam-mcp scale probe: p50 per operation (ms, log scale), small and large size</text>']
   bars.forEach((b, i) => {
     parts.push(`<rect x="${left + i * 140}" y="26" width="10" height="8" fill="${colors[i % colors.length]}"/><text x="${left + i * 140 + 14}" y="34">${b.engine} ${b.size.toLocaleString('en')}</text>`)
   })
