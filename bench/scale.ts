@@ -377,18 +377,20 @@ export async function scaleMain (settings: ScaleSettings): Promise<void> {
   log(`iam-mcp scale probe: ${settings.small.toLocaleString('en')} and ${settings.large.toLocaleString('en')} users, ${settings.iterations} iterations per operation; work dir ${work}`)
   try {
     const results: EngineResult[] = []
-    const sqlite = await runEngine('sqlite', settings, work)
-    if (sqlite !== null) results.push(sqlite)
-    if (settings.postgres) {
-      const postgres = await runEngine('postgres', settings, work)
-      if (postgres !== null) results.push(postgres)
+    // Written after each engine: a run at a million rows is long, and the first half is worth keeping.
+    const write = (): void => {
+      mkdirSync(settings.outDir, { recursive: true })
+      writeFileSync(join(settings.outDir, 'results-scale.json'), JSON.stringify({ startedAt: startedAt.toISOString(), settings: { ...settings, outDir: undefined }, results }, null, 2) + '\n')
+      writeFileSync(join(settings.outDir, 'results-scale.svg'), scaleSvg(results) + '\n')
+      process.stdout.write(`\n${markdown(results)}\n`)
+      log(`wrote ${join(settings.outDir, 'results-scale.json')} and results-scale.svg`)
     }
-    const table = markdown(results)
-    mkdirSync(settings.outDir, { recursive: true })
-    process.stdout.write(`\n${table}\n`)
-    writeFileSync(join(settings.outDir, 'results-scale.json'), JSON.stringify({ startedAt: startedAt.toISOString(), settings: { ...settings, outDir: undefined }, results }, null, 2) + '\n')
-    writeFileSync(join(settings.outDir, 'results-scale.svg'), scaleSvg(results) + '\n')
-    log(`wrote ${join(settings.outDir, 'results-scale.json')} and results-scale.svg`)
+    for (const engine of settings.postgres ? ['sqlite', 'postgres'] as const : ['sqlite'] as const) {
+      const result = await runEngine(engine, settings, work)
+      if (result === null) continue
+      results.push(result)
+      write()
+    }
   } finally {
     if (process.env.BENCH_SCALE_KEEP === undefined) rmSync(work, { recursive: true, force: true })
   }
