@@ -31,6 +31,8 @@ export interface ScaleSettings {
   large: number
   iterations: number
   postgres: boolean
+  /** BENCH_SCALE_ENGINES: which engines to measure, in order (PostgreSQL only when BENCH_PG allows). */
+  engines: Engine[]
   postgresUrl: string
   outDir: string
 }
@@ -47,11 +49,15 @@ export function scaleSettings (env: Record<string, string | undefined>, defaultO
   const postgres = env.BENCH_PG ?? 'auto'
   if (postgres !== 'auto' && postgres !== 'off') throw new Error(`BENCH_PG must be "auto" or "off" (got ${JSON.stringify(postgres)})`)
   const small = count(env, 'BENCH_SCALE_SMALL', 1000, 1000)
+  const engines = (env.BENCH_SCALE_ENGINES ?? 'sqlite,postgres').split(',').map(e => e.trim()).filter(Boolean)
+  const unknown = engines.filter(e => e !== 'sqlite' && e !== 'postgres')
+  if (unknown.length > 0 || engines.length === 0) throw new Error(`BENCH_SCALE_ENGINES must list sqlite and/or postgres (got ${JSON.stringify(env.BENCH_SCALE_ENGINES)})`)
   return {
     small,
     large: count(env, 'BENCH_SCALE_USERS', 1_000_000, small),
     iterations: count(env, 'BENCH_SCALE_ITERATIONS', 200, 10),
     postgres: postgres === 'auto',
+    engines: (engines as Engine[]).filter(e => e === 'sqlite' || postgres === 'auto'),
     postgresUrl: env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
     outDir: env.BENCH_OUT ?? defaultOutDir
   }
@@ -385,7 +391,7 @@ export async function scaleMain (settings: ScaleSettings): Promise<void> {
       process.stdout.write(`\n${markdown(results)}\n`)
       log(`wrote ${join(settings.outDir, 'results-scale.json')} and results-scale.svg`)
     }
-    for (const engine of settings.postgres ? ['sqlite', 'postgres'] as const : ['sqlite'] as const) {
+    for (const engine of settings.engines) {
       const result = await runEngine(engine, settings, work)
       if (result === null) continue
       results.push(result)

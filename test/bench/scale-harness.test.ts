@@ -10,6 +10,10 @@ test('scale settings: defaults, sizes with separators, refusals', async (t) => {
   t.throws(() => scaleSettings({ BENCH_SCALE_USERS: '1e6x' }, '/out'), /BENCH_SCALE_USERS/)
   t.throws(() => scaleSettings({ BENCH_SCALE_ITERATIONS: '2' }, '/out'), /at least 10/)
   t.throws(() => scaleSettings({ BENCH_PG: 'yes' }, '/out'), /BENCH_PG must be/)
+  t.same(d.engines, ['sqlite', 'postgres'])
+  t.same(scaleSettings({ BENCH_SCALE_ENGINES: 'postgres' }, '/out').engines, ['postgres'])
+  t.same(scaleSettings({ BENCH_SCALE_ENGINES: 'sqlite, postgres', BENCH_PG: 'off' }, '/out').engines, ['sqlite'], 'BENCH_PG=off wins')
+  t.throws(() => scaleSettings({ BENCH_SCALE_ENGINES: 'mysql' }, '/out'), /BENCH_SCALE_ENGINES must list/)
 })
 
 test('scale verdict: growth, the absolute bound (50 ms for SQLite filters), p99', async (t) => {
