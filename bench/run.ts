@@ -12,6 +12,8 @@
  * BENCH_CPU_PROF (folder: run the service under --cpu-prof), BENCH_HASH_SECONDS (2),
  * BENCH_NODE_ARGS (extra node arguments for the service, e.g. --trace-gc; none by default),
  * BENCH_SERVER_ENV (extra settings for the service, KEY=VALUE,…: to measure what one costs).
+ *
+ * BENCH_SCALE=1 runs the scale probe instead (bench/scale.ts).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
@@ -32,6 +34,7 @@ import { callTool, mintToken, rpc } from './client.js'
 import { basic, jsonRpc, MCP_PATH, mcpHeaders, MODERN_PROTOCOL_VERSION, modernRequest, TOKEN_PATH, tokenRequestBody } from './requests.js'
 import { freePort, sampleRss, spawnChild, waitReady, type Child } from './processes.js'
 import { DpopSigner } from './dpop.js'
+import { scaleMain, scaleSettings } from './scale.js'
 import { compareTwins, fmt, markdownTable, median, renderSvg, summarize, type RunSample, type ScenarioSummary } from './stats.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -436,6 +439,10 @@ async function createPostgresDatabase (url: string): Promise<{ url: string, drop
 }
 
 async function main (): Promise<void> {
+  if (process.env.BENCH_SCALE !== undefined && process.env.BENCH_SCALE !== '' && process.env.BENCH_SCALE !== '0') {
+    await scaleMain(scaleSettings(process.env, here))
+    return
+  }
   const settings = benchSettings(process.env, here)
   const specs = selectScenarios(settings.only)
   const work = mkdtempSync(join(tmpdir(), 'iam-bench-'))

@@ -39,7 +39,7 @@ export default fp<StoragePluginOptions>(async function storage (fastify, opts) {
       // Under the migration lock: one instance encrypts what an older start kept in clear.
       const stored = await sealStoredSecrets(store, encryption, cookie === undefined)
       cookie ??= stored
-    })
+    }, message => fastify.log.warn(message))
     if (cookie === undefined) throw new Error('no cookie secret was configured or stored')
   } catch (err) {
     await handle.close()

@@ -7,6 +7,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SqliteDatab
 import type { AppConfig } from '../config.js'
 import type { Database } from './schema.js'
 import { migrationProvider } from './migrations.js'
+import { preparePostgresSearch } from './search.js'
 
 // BIGINT columns hold millisecond timestamps, far below 2^53: read them as numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value))
@@ -104,6 +105,16 @@ export function withStatementCache (sqlite: SQLite.Database, max = STATEMENT_CAC
   }
 }
 
+/**
+ * How often SQLite refreshes the planner's statistics (`PRAGMA optimize`, which re-analyses only
+ * the tables that changed enough to need it): the docs advise every few hours for a
+ * long-lived connection. Without statistics, SQLite guesses, and can sort a whole organization
+ * to return one page.
+ */
+const SQLITE_OPTIMIZE_INTERVAL_MS = 3 * 60 * 60 * 1000
+/** Rows ANALYZE samples per index on SQLite: statistics stay approximate, and cheap at any size. */
+const SQLITE_ANALYSIS_LIMIT = 1000
+
 export function createDatabase (database: AppConfig['database']): DatabaseHandle {
   if (database.engine === 'sqlite') {
     if (database.path !== ':memory:') mkdirSync(dirname(database.path), { recursive: true })
@@ -114,6 +125,13 @@ export function createDatabase (database: AppConfig['database']): DatabaseHandle
     sqlite.pragma('synchronous = NORMAL')
     sqlite.pragma('foreign_keys = ON')
     sqlite.pragma('busy_timeout = 5000')
+    sqlite.pragma(`analysis_limit = ${SQLITE_ANALYSIS_LIMIT}`)
+    // At open, every table (0x10000) whose statistics are missing or stale is analysed (0x02).
+    sqlite.pragma('optimize = 0x10002')
+    const optimizer = setInterval(() => {
+      try { sqlite.pragma('optimize') } catch {}
+    }, SQLITE_OPTIMIZE_INTERVAL_MS)
+    optimizer.unref()
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) })
     const wal = database.path === ':memory:' ? undefined : walSyncer(`${database.path}-wal`)
     return {
@@ -121,6 +139,8 @@ export function createDatabase (database: AppConfig['database']): DatabaseHandle
       engine: 'sqlite',
       durable: wal?.durable ?? (async () => {}),
       async close () {
+        clearInterval(optimizer)
+        try { sqlite.pragma('optimize') } catch {}
         await wal?.close()
         await db.destroy()
       }
@@ -148,18 +168,24 @@ const MIGRATION_LOCK = 4242001
 
 /**
  * Runs pending migrations, then `andThen` (the bootstrap), under one cluster-wide lock on
- * PostgreSQL so that instances starting together on an empty database do not race.
+ * PostgreSQL so that instances starting together on an empty database do not race. `warn`
+ * hears what works, but slower than it should (no trigram indexes on PostgreSQL).
  */
-export async function migrate (handle: DatabaseHandle, andThen?: (db: DB) => Promise<void>): Promise<void> {
+export async function migrate (handle: DatabaseHandle, andThen?: (db: DB) => Promise<void>, warn?: (message: string) => void): Promise<void> {
   if (handle.engine === 'sqlite') {
-    await runMigrations(handle.db)
+    // A migration that adds indexes leaves the planner without statistics for them.
+    if (await runMigrations(handle.db)) await sql`analyze`.execute(handle.db)
     if (andThen) await andThen(handle.db)
     return
   }
   await handle.db.connection().execute(async (conn) => {
     await sql`select pg_advisory_lock(${MIGRATION_LOCK})`.execute(conn)
     try {
-      await runMigrations(conn)
+      const migrated = await runMigrations(conn)
+      const warning = await preparePostgresSearch(conn)
+      if (warning !== undefined) warn?.(warning)
+      // Autovacuum analyses in time, but only once enough rows changed: not after new indexes.
+      if (migrated) await sql`analyze`.execute(conn)
       if (andThen) await andThen(conn)
     } finally {
       await sql`select pg_advisory_unlock(${MIGRATION_LOCK})`.execute(conn)
@@ -167,7 +193,8 @@ export async function migrate (handle: DatabaseHandle, andThen?: (db: DB) => Pro
   })
 }
 
-async function runMigrations (db: DB): Promise<void> {
+/** True when a migration ran. */
+async function runMigrations (db: DB): Promise<boolean> {
   const migrator = new Migrator({ db, provider: migrationProvider })
   const { error, results } = await migrator.migrateToLatest()
   const failed = results?.find(r => r.status === 'Error')
@@ -175,6 +202,7 @@ async function runMigrations (db: DB): Promise<void> {
     const cause = error instanceof Error ? error.message : String(error)
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${cause}`)
   }
+  return (results ?? []).length > 0
 }
 
 /** A cheap round trip, for readiness. */

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely'
+import { PostgresAdapter, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely'
 import { secretDigest } from '../crypto.js'
 import { foldedNameKey, nameKey } from './name-key.js'
 
@@ -286,6 +286,68 @@ migrations['0005_client_kinds'] = {
     await db.schema.alterTable('tokens').dropColumn('jkt').execute()
     for (const column of ['metadata_expires_at', 'is_metadata_document', 'dpop_bound_access_tokens', 'jwks_uri', 'jwks', 'application_type']) {
       await db.schema.alterTable('applications').dropColumn(column).execute()
+    }
+  }
+}
+
+/** Owner-scoped tables whose lists page by id within one organization. */
+const OWNED_TABLES = ['users', 'applications', 'roles', 'permissions'] as const
+
+/**
+ * The organization part of an `<organization>/<name>` column, as SQL (NULL when there is no
+ * `/`): the same rule as `ownerOf` in names.ts, but NULL rather than '' so that it never
+ * equals an owner a query names. Frozen here: a migration is never edited.
+ */
+function ownerPart (engine: 'sqlite' | 'postgres', column: string): string {
+  const at = engine === 'postgres' ? `strpos(${column}, '/')` : `instr(${column}, '/')`
+  return `case when ${at} > 0 then substr(${column}, 1, ${at} - 1) end`
+}
+
+/** The columns the SQLite trigram index covers, per table: what `filter` searches. */
+const SEARCH_COLUMNS: Record<string, string[]> = {
+  users: ['name', 'display_name', 'email'],
+  applications: ['name', 'display_name'],
+  roles: ['name', 'display_name'],
+  permissions: ['name', 'display_name']
+}
+
+migrations['0006_scale_indexes'] = {
+  // Lists page by id within one organization, the audit log is read newest first narrowed to
+  // one principal, tool or organization, and tokens are listed (and revoked) by client and by
+  // the organization of their subject: each gets an index in that order, so that a page reads
+  // about a page of rows however large the tables grow.
+  async up (db: Kysely<any>) {
+    const postgres = db.getExecutor().adapter instanceof PostgresAdapter
+    const engine = postgres ? 'postgres' : 'sqlite'
+    for (const table of OWNED_TABLES) {
+      await db.schema.createIndex(`${table}_owner_id`).on(table).columns(['owner', 'id']).execute()
+    }
+    await db.schema.createIndex('tokens_client_id').on('tokens').columns(['client_id', 'id']).execute()
+    // `get_tokens` for one organization and `get_sessions` for one organization: the owner of
+    // the subject (user) id, kept by the database itself so that no writer can forget it, and
+    // compared with `=`, which an index serves (a prefix test on the id cannot be, portably).
+    const generated = postgres ? 'stored' : 'virtual'
+    await sql.raw(`alter table tokens add column subject_owner text generated always as (${ownerPart(engine, 'subject')}) ${generated}`).execute(db)
+    await db.schema.createIndex('tokens_subject_owner_id').on('tokens').columns(['subject_owner', 'id']).execute()
+    await sql.raw(`alter table sessions add column user_owner text generated always as (${ownerPart(engine, 'user_id')}) ${generated}`).execute(db)
+    await db.schema.createIndex('sessions_user_owner_id').on('sessions').columns(['user_owner', 'id']).execute()
+    for (const column of ['principal', 'tool', 'organization']) {
+      await db.schema.createIndex(`audit_events_${column}_at`).on('audit_events').columns([column, 'at', 'id']).execute()
+    }
+    if (postgres) return
+    // SQLite: substring filters through an FTS5 trigram index over the searched columns (an
+    // external-content table: the text stays in the entity table, the index follows its rowid
+    // through triggers). PostgreSQL's pg_trgm indexes are made after migrations instead
+    // (lib/storage/search.ts): the extension may be missing, and must not fail a migration.
+    for (const [table, columns] of Object.entries(SEARCH_COLUMNS)) {
+      const search = `${table}_search`
+      const cols = columns.join(', ')
+      const values = (row: string): string => columns.map(c => `${row}.${c}`).join(', ')
+      await sql.raw(`create virtual table ${search} using fts5(${cols}, content='${table}', content_rowid='rowid', tokenize='trigram case_sensitive 0')`).execute(db)
+      await sql.raw(`create trigger ${search}_insert after insert on ${table} begin insert into ${search}(rowid, ${cols}) values (new.rowid, ${values('new')}); end`).execute(db)
+      await sql.raw(`create trigger ${search}_delete after delete on ${table} begin insert into ${search}(${search}, rowid, ${cols}) values ('delete', old.rowid, ${values('old')}); end`).execute(db)
+      await sql.raw(`create trigger ${search}_update after update of ${cols} on ${table} begin insert into ${search}(${search}, rowid, ${cols}) values ('delete', old.rowid, ${values('old')}); insert into ${search}(rowid, ${cols}) values (new.rowid, ${values('new')}); end`).execute(db)
+      await sql.raw(`insert into ${search}(${search}) values ('rebuild')`).execute(db)
     }
   }
 }

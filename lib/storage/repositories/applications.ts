@@ -2,7 +2,7 @@ import type { StorageContext } from '../context.js'
 import { StoreError, guard, notFound } from '../errors.js'
 import { bool, json } from '../columns.js'
 import { entityId } from '../names.js'
-import { listQuery, type ListRequest } from '../queries.js'
+import { listRows, type ListRequest } from '../queries.js'
 import { pageLimit, toPage, type Page } from '../paging.js'
 import { randomToken, safeEqual } from '../../crypto.js'
 import type { OrganizationRepository } from './organizations.js'
@@ -42,7 +42,7 @@ export class ApplicationRepository {
 
   async list (req: ListRequest = {}): Promise<Page<Application>> {
     const limit = pageLimit(req.limit)
-    const rows = await guard('application', () => listQuery(this.context.db, 'applications', req, ['name', 'display_name']).execute()) as ApplicationRow[]
+    const rows = await guard('application', () => listRows(this.context, 'applications', req)) as ApplicationRow[]
     return toPage(rows, limit, r => r.id, toApplication)
   }
 

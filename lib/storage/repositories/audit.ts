@@ -71,7 +71,8 @@ export class AuditRepository {
       const at = Number(after.slice(0, sep))
       const id = after.slice(sep + 1)
       if (sep < 0 || !Number.isFinite(at)) throw new StoreError('invalid', 'invalid cursor')
-      query = query.where(eb => eb.or([eb('at', '<', at), eb.and([eb('at', '=', at), eb('id', '<', id)])]))
+      // A row value: one range along the (…, at, id) indexes, however deep the page.
+      query = query.where(eb => eb(eb.refTuple('at', 'id'), '<', eb.tuple(at, id)))
     }
     const rows = await guard('audit event', () => query.orderBy('at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute())
     return toPage(rows, limit, r => `${r.at}:${r.id}`, toAuditEvent)

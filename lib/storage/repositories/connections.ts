@@ -2,7 +2,7 @@ import type { StorageContext } from '../context.js'
 import { guard, notFound } from '../errors.js'
 import { json } from '../columns.js'
 import { entityId } from '../names.js'
-import { listQuery, type ListRequest } from '../queries.js'
+import { listRows, type ListRequest } from '../queries.js'
 import { pageLimit, toPage, type Page } from '../paging.js'
 import type { OrganizationRepository } from './organizations.js'
 import { toConnection, type Connection, type ConnectionRow } from './connections.schema.js'
@@ -25,7 +25,7 @@ export class ConnectionRepository {
 
   async list (req: ListRequest = {}): Promise<Page<Connection>> {
     const limit = pageLimit(req.limit)
-    const rows = await guard('connection', () => listQuery(this.context.db, 'connections', req, ['name', 'display_name', 'audience', 'resource']).execute()) as ConnectionRow[]
+    const rows = await guard('connection', () => listRows(this.context, 'connections', req)) as ConnectionRow[]
     return toPage(rows, limit, r => r.id, toConnection)
   }
 

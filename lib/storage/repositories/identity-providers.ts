@@ -2,7 +2,7 @@ import type { StorageContext } from '../context.js'
 import { guard, notFound } from '../errors.js'
 import { bool, json } from '../columns.js'
 import { entityId } from '../names.js'
-import { listQuery, type ListRequest } from '../queries.js'
+import { listRows, type ListRequest } from '../queries.js'
 import { pageLimit, toPage, type Page } from '../paging.js'
 import type { OrganizationRepository } from './organizations.js'
 import { revokeTokens } from './tokens.js'
@@ -27,7 +27,7 @@ export class IdentityProviderRepository {
 
   async list (req: ListRequest = {}): Promise<Page<IdentityProvider>> {
     const limit = pageLimit(req.limit)
-    const rows = await guard('identity provider', () => listQuery(this.context.db, 'identity_providers', req, ['name', 'display_name', 'issuer']).execute()) as IdentityProviderRow[]
+    const rows = await guard('identity provider', () => listRows(this.context, 'identity_providers', req)) as IdentityProviderRow[]
     return toPage(rows, limit, r => r.id, toIdentityProvider)
   }
 

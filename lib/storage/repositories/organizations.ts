@@ -1,7 +1,7 @@
 import type { StorageContext } from '../context.js'
 import { StoreError, guard, notFound } from '../errors.js'
 import { ORGANIZATION_OWNER, organizationId, organizationName } from '../names.js'
-import { listQuery, type ListRequest } from '../queries.js'
+import { listRows, type ListRequest } from '../queries.js'
 import { pageLimit, toPage, type Page } from '../paging.js'
 import { endSessionsOf } from './sessions.js'
 import { revokeTokens } from './tokens.js'
@@ -14,7 +14,7 @@ export class OrganizationRepository {
 
   async list (req: ListRequest = {}): Promise<Page<Organization>> {
     const limit = pageLimit(req.limit)
-    const rows = await guard('organization', () => listQuery(this.context.db, 'organizations', { ...req, owner: undefined }, ['name', 'display_name']).execute()) as OrganizationRow[]
+    const rows = await guard('organization', () => listRows(this.context, 'organizations', { ...req, owner: undefined })) as OrganizationRow[]
     return toPage(rows, limit, r => r.id, toOrganization)
   }
 

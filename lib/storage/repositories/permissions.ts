@@ -2,7 +2,7 @@ import type { StorageContext } from '../context.js'
 import { guard, notFound } from '../errors.js'
 import { json } from '../columns.js'
 import { entityId } from '../names.js'
-import { listQuery, type ListRequest } from '../queries.js'
+import { listRows, type ListRequest } from '../queries.js'
 import { pageLimit, toPage, type Page } from '../paging.js'
 import type { OrganizationRepository } from './organizations.js'
 import { toPermission, type Permission, type PermissionRow } from './permissions.schema.js'
@@ -23,7 +23,7 @@ export class PermissionRepository {
 
   async list (req: ListRequest = {}): Promise<Page<Permission>> {
     const limit = pageLimit(req.limit)
-    const rows = await guard('permission', () => listQuery(this.context.db, 'permissions', req, ['name', 'display_name']).execute()) as PermissionRow[]
+    const rows = await guard('permission', () => listRows(this.context, 'permissions', req)) as PermissionRow[]
     return toPage(rows, limit, r => r.id, toPermission)
   }
 

@@ -1,7 +1,7 @@
 import type { StorageContext } from '../context.js'
 import { StoreError, guard, notFound } from '../errors.js'
 import { entityId } from '../names.js'
-import { listQuery, type ListRequest } from '../queries.js'
+import { listRows, type ListRequest } from '../queries.js'
 import { pageLimit, toPage, type Page } from '../paging.js'
 import type { OrganizationRepository } from './organizations.js'
 import type { UserRepository } from './users.js'
@@ -12,7 +12,7 @@ export class RoleRepository {
 
   async list (req: ListRequest = {}): Promise<Page<Role>> {
     const limit = pageLimit(req.limit)
-    const rows = await guard('role', () => listQuery(this.context.db, 'roles', req, ['name', 'display_name']).execute()) as RoleRow[]
+    const rows = await guard('role', () => listRows(this.context, 'roles', req)) as RoleRow[]
     return toPage(rows, limit, r => r.id, toRole)
   }
 

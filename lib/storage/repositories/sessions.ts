@@ -1,6 +1,7 @@
 import type { StorageContext, Write } from '../context.js'
 import { guard } from '../errors.js'
-import { IN_LIST_MAX, ownedBy } from '../queries.js'
+import { sql } from 'kysely'
+import { IN_LIST_MAX } from '../queries.js'
 import { decodeCursor, pageLimit, toPage, type Page, type PageRequest } from '../paging.js'
 import { randomToken } from '../../crypto.js'
 import { revokeTokens } from './tokens.js'
@@ -60,7 +61,8 @@ export class SessionRepository {
     const after = decodeCursor(req.cursor)
     let query = this.context.db.selectFrom('sessions').selectAll().where('ended_at', 'is', null).where('expires_at', '>', Date.now())
     if (req.userId !== undefined) query = query.where('user_id', '=', req.userId)
-    if (req.owner !== undefined) query = query.where(ownedBy('user_id', req.owner))
+    // `user_owner` is the organization part of `user_id` (migration 0006), indexed with id.
+    if (req.owner !== undefined) query = query.where(sql.ref('user_owner'), '=', req.owner)
     if (after !== undefined) query = query.where('id', '>', after)
     const rows = await guard('session', () => query.orderBy('id').limit(limit + 1).execute())
     return toPage(rows, limit, r => r.id, toSession)

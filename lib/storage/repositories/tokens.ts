@@ -1,6 +1,7 @@
 import type { StorageContext, Queryable, Write } from '../context.js'
 import { guard } from '../errors.js'
-import { IN_LIST_MAX, ownedBy } from '../queries.js'
+import { sql } from 'kysely'
+import { IN_LIST_MAX } from '../queries.js'
 import { decodeCursor, pageLimit, toPage, type Page, type PageRequest } from '../paging.js'
 import { toToken, type TokenRecord, type TokenRow } from './tokens.schema.js'
 
@@ -131,7 +132,8 @@ export class TokenRepository {
     let query = this.context.db.selectFrom('tokens').selectAll()
     if (req.subject !== undefined) query = query.where('subject', '=', req.subject)
     if (req.clientId !== undefined) query = query.where('client_id', '=', req.clientId)
-    if (req.owner !== undefined) query = query.where(ownedBy('subject', req.owner))
+    // `subject_owner` is the organization part of `subject` (migration 0006), indexed with id.
+    if (req.owner !== undefined) query = query.where(sql.ref('subject_owner'), '=', req.owner)
     if (req.includeExpired !== true) query = query.where('expires_at', '>', Date.now())
     if (after !== undefined) query = query.where('id', '>', after)
     const rows = await guard('token', () => query.orderBy('id').limit(limit + 1).execute())

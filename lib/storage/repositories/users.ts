@@ -4,7 +4,7 @@ import { StoreError, guard, notFound } from '../errors.js'
 import { nameKey } from '../name-key.js'
 import { bool } from '../columns.js'
 import { BUILT_IN, entityId } from '../names.js'
-import { listQuery, type ListRequest } from '../queries.js'
+import { listRows, type ListRequest } from '../queries.js'
 import { pageLimit, toPage, type Page } from '../paging.js'
 import { hashPassword, verifyPassword, DUMMY_PASSWORD_HASH } from '../../crypto.js'
 import type { OrganizationRepository } from './organizations.js'
@@ -33,7 +33,7 @@ export class UserRepository {
 
   async list (req: ListRequest = {}): Promise<Page<User>> {
     const limit = pageLimit(req.limit)
-    const rows = await guard('user', () => listQuery(this.context.db, 'users', req, ['name', 'display_name', 'email']).execute()) as UserRow[]
+    const rows = await guard('user', () => listRows(this.context, 'users', req)) as UserRow[]
     return toPage(rows, limit, r => r.id, toUser)
   }
 
