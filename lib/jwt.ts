@@ -24,6 +24,9 @@ export interface AccessTokenClaims {
   sid?: string
   /** RFC 9449 §6.1: the DPoP key the token is bound to (its RFC 7638 thumbprint). */
   cnf?: { jkt: string }
+  /** The identity provider whose assertion (ID-JAG) bought the token, and the user's subject there. */
+  idp?: string
+  idp_sub?: string
 }
 
 export interface JwtHeader {

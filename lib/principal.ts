@@ -28,6 +28,11 @@ export interface Principal {
   tokenId?: string
   /** The session id (cookie, or the session a bearer token was issued through). */
   sessionId?: string
+  /**
+   * The identity provider whose assertion bought the bearer token (enterprise-managed
+   * authorization), and the user's subject there: audit events name both.
+   */
+  provider?: { id: string, subject: string }
 }
 
 /**

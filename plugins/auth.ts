@@ -219,6 +219,7 @@ export default fp(async function auth (fastify) {
     }
     principal.tokenId = claims.jti
     if (claims.sid !== undefined) principal.sessionId = claims.sid
+    if (claims.idp !== undefined && claims.idp_sub !== undefined) principal.provider = { id: claims.idp, subject: claims.idp_sub }
     // Shared by every request that presents this token until something changes: read-only.
     const outcome = { ok: true as const, claims, principal: Object.freeze(principal) }
     result.checked = { generation, until, outcome }

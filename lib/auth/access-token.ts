@@ -29,6 +29,8 @@ export function toClaims (payload: Record<string, unknown>): AccessTokenClaims |
   if (typeof aud !== 'string' && !Array.isArray(aud)) return undefined
   const { cnf } = payload
   if (cnf !== undefined && (cnf === null || typeof cnf !== 'object' || typeof (cnf as { jkt?: unknown }).jkt !== 'string')) return undefined
+  const { idp, idp_sub: idpSubject } = payload
+  if ((idp !== undefined || idpSubject !== undefined) && (typeof idp !== 'string' || typeof idpSubject !== 'string')) return undefined
   return { ...(payload as unknown as AccessTokenClaims), scope: scope ?? '' }
 }
 

@@ -67,6 +67,8 @@ function storable (event: AuditRecord): AuditRecord {
     organization: escapeBadText(event.organization),
     clientId: escapeBadText(event.clientId),
     clientKind: escapeBadText(event.clientKind ?? ''),
+    provider: escapeBadText(event.provider ?? ''),
+    externalSubject: escapeBadText(event.externalSubject ?? ''),
     tool: escapeBadText(event.tool),
     error: escapeBadText(event.error)
   }

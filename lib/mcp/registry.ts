@@ -205,6 +205,8 @@ export function createToolCaller (options: ToolCallerOptions): ToolCaller {
         organization: entry.principal.organization,
         clientId: entry.principal.clientId ?? '',
         clientKind: entry.principal.clientId === null ? '' : options.clientKind?.(entry.principal.clientId) ?? '',
+        provider: entry.principal.provider?.id ?? '',
+        externalSubject: entry.principal.provider?.subject ?? '',
         tool: entry.tool,
         outcome: entry.outcome,
         durationMs: entry.durationMs,

@@ -429,6 +429,19 @@ migrations['0011_enterprise_managed_authorization'] = {
   }
 }
 
+migrations['0012_audit_identity_provider'] = {
+  // A call made with a token an identity provider's assertion bought names that provider and
+  // the person's subject there, so that the enterprise can trace it to its own records.
+  async up (db: Kysely<any>) {
+    await db.schema.alterTable('audit_events').addColumn('provider', 'text', c => c.notNull().defaultTo('')).execute()
+    await db.schema.alterTable('audit_events').addColumn('external_subject', 'text', c => c.notNull().defaultTo('')).execute()
+  },
+  async down (db: Kysely<any>) {
+    await db.schema.alterTable('audit_events').dropColumn('external_subject').execute()
+    await db.schema.alterTable('audit_events').dropColumn('provider').execute()
+  }
+}
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations () {
     return migrations

@@ -91,6 +91,14 @@ test('the SDK v2 CrossAppAccessProvider reaches the MCP server as the linked use
   t.equal(exchanges.length, 1, 'one assertion, from a bare 401')
   const tools = await client.listTools()
   t.same(tools.tools.map(x => x.name).sort(), ['get_account', 'get_user', 'get_users'].sort(), 'tools/list shows what those scopes reach')
+
+  // The call's audit event names the provider and the person's subject there (written behind, within 100 ms).
+  let events: any[] = []
+  for (let i = 0; i < 40 && events.length === 0; i++) {
+    await new Promise(resolve => setTimeout(resolve, 50))
+    events = (await tool(w.as.base, 'get_audit_events', { tool: 'get_account', principal: 'corp/alice' })).items
+  }
+  t.match(events[0], { principal: 'corp/alice', provider: 'corp/idp', externalSubject: 'corp/alice', clientId: w.atAs.clientId, clientKind: 'application' }, 'the audit event names the provider and the external subject')
 })
 
 test('refusals, as the MCP server\'s authorization server and as the identity provider', async (t) => {

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import type { Generated, Selectable } from 'kysely'
 import { iso } from '../columns.js'
 
 /** The `audit_events` table, as Kysely sees it. */
@@ -10,7 +11,10 @@ export interface AuditEventRow {
   organization: string
   client_id: string
   /** `application`, `dynamic` or `metadata-document` (lib/auth/policy.ts `clientKind`); '' without a client. */
-  client_kind: string
+  client_kind: Generated<string>
+  /** The identity provider whose assertion bought the caller's token (id); '' otherwise. */
+  provider: Generated<string>
+  external_subject: Generated<string>
   tool: string
   outcome: string
   duration_ms: number
@@ -28,6 +32,10 @@ export interface AuditEvent {
   clientId: string
   /** How the client came to exist (lib/auth/policy.ts `clientKind`); '' or absent without a client. */
   clientKind?: string
+  /** The identity provider whose assertion bought the caller's token; '' or absent otherwise. */
+  provider?: string
+  /** The caller's subject at that identity provider; '' or absent otherwise. */
+  externalSubject?: string
   tool: string
   outcome: 'success' | 'error' | 'denied'
   durationMs: number
@@ -35,7 +43,7 @@ export interface AuditEvent {
   error: string
 }
 
-export function toAuditEvent (r: AuditEventRow): AuditEvent {
+export function toAuditEvent (r: Selectable<AuditEventRow>): AuditEvent {
   return {
     id: r.id,
     at: r.at,
@@ -44,6 +52,8 @@ export function toAuditEvent (r: AuditEventRow): AuditEvent {
     organization: r.organization,
     clientId: r.client_id,
     clientKind: r.client_kind,
+    provider: r.provider,
+    externalSubject: r.external_subject,
     tool: r.tool,
     outcome: r.outcome as AuditEvent['outcome'],
     durationMs: r.duration_ms,
@@ -60,6 +70,8 @@ export const AuditEventSchema = Type.Object({
   organization: Type.String(),
   clientId: Type.String(),
   clientKind: Type.String({ description: 'how the client came to exist: application (created by an administrator), dynamic (registered itself), metadata-document (known by its URL); empty without a client' }),
+  provider: Type.String({ description: 'the identity provider whose assertion bought the caller\'s token (enterprise-managed authorization); empty otherwise' }),
+  externalSubject: Type.String({ description: 'the caller\'s subject at that identity provider; empty otherwise' }),
   tool: Type.String(),
   outcome: Type.String({ description: 'success, error or denied' }),
   durationMs: Type.Number(),
@@ -75,6 +87,8 @@ export function auditEventOut (e: AuditEvent): Static<typeof AuditEventSchema> {
     organization: e.organization,
     clientId: e.clientId,
     clientKind: e.clientKind ?? '',
+    provider: e.provider ?? '',
+    externalSubject: e.externalSubject ?? '',
     tool: e.tool,
     outcome: e.outcome,
     durationMs: e.durationMs,

@@ -15,7 +15,7 @@ export interface AuditQuery extends PageRequest {
 
 /** Rows per audit insert statement (at most; a power of two). */
 const AUDIT_CHUNK = 32
-const AUDIT_COLUMNS = ['id', 'at', 'principal', 'principal_kind', 'organization', 'client_id', 'client_kind', 'tool', 'outcome', 'duration_ms', 'arguments', 'error'] as const
+const AUDIT_COLUMNS = ['id', 'at', 'principal', 'principal_kind', 'organization', 'client_id', 'client_kind', 'provider', 'external_subject', 'tool', 'outcome', 'duration_ms', 'arguments', 'error'] as const
 
 export class AuditRepository {
   constructor (private readonly context: StorageContext) {}
@@ -36,7 +36,7 @@ export class AuditRepository {
         while (n > events.length - i) n >>= 1
         const params: unknown[] = []
         for (const e of events.slice(i, i + n)) {
-          params.push(e.id, e.at, e.principal, e.principalKind, e.organization, e.clientId, e.clientKind ?? '', e.tool, e.outcome, e.durationMs, json(e.arguments ?? {}), e.error)
+          params.push(e.id, e.at, e.principal, e.principalKind, e.organization, e.clientId, e.clientKind ?? '', e.provider ?? '', e.externalSubject ?? '', e.tool, e.outcome, e.durationMs, json(e.arguments ?? {}), e.error)
         }
         await trx.executeQuery(CompiledQuery.raw(this.insertSql(n), params))
         i += n
