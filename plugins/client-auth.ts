@@ -5,7 +5,6 @@ import { ClientMetadataError } from '../lib/oauth/client-metadata.js'
 import { OAuthError } from '../lib/oauth/errors.js'
 import { createClientKeys } from '../lib/oauth/client-assertion.js'
 import { OAUTH_PATHS } from '../lib/oauth/discovery.js'
-import { DEFAULT_FETCH_POLICY } from '../lib/net/fetch.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -20,10 +19,10 @@ declare module 'fastify' {
 
 /** `fastify.authenticateClient` for the token, introspection and revocation endpoints. */
 export default fp(async function clientAuth (fastify) {
-  const { authState, clientMetadata, store, config } = fastify
-  // Published key sets are fetched under the rules metadata documents are (DESIGN.md); the
-  // development switch also lets them be served over http on loopback.
-  const keys = createClientKeys({ fetchPolicy: { ...DEFAULT_FETCH_POLICY, allowInsecure: config.CLIENT_ID_METADATA_INSECURE } })
+  const { authState, clientMetadata, store } = fastify
+  // Published key sets are fetched under the rules metadata documents are (DESIGN.md), through
+  // the instance's one cache of other parties' keys.
+  const keys = createClientKeys(fastify.keySets)
   const services = {
     ensureFresh: () => authState.ensureFresh(),
     authenticateClient: async (id: string, secret: string) => await authState.authenticateClient(id, secret),
@@ -47,4 +46,4 @@ export default fp(async function clientAuth (fastify) {
     const audiences = [...new Set([issuer, issuer + OAUTH_PATHS.token, issuer + request.url.split('?')[0]])]
     return await authenticateClient(services, request.headers.authorization, params, { issuer, audiences })
   })
-}, { name: 'client-auth', dependencies: ['auth-state', 'client-metadata', 'storage', 'public-url', 'config'], fastify: '5.x' })
+}, { name: 'client-auth', dependencies: ['auth-state', 'client-metadata', 'storage', 'public-url', 'key-sets'], fastify: '5.x' })

@@ -135,7 +135,7 @@ test('the modern era: results carry resultType and serverInfo; tools/list pages 
   t.equal(legacyCall?.body, '{"jsonrpc":"2.0","id":1,"result":{"content":[]}}')
 
   const discover = JSON.parse(String((await dispatch(modernInput('server/discover')))?.body))
-  t.same(discover.result.capabilities, { tools: { listChanged: false }, extensions: {} })
+  t.same(discover.result.capabilities, { tools: { listChanged: false }, extensions: { 'io.modelcontextprotocol/oauth-client-credentials': {}, 'io.modelcontextprotocol/enterprise-managed-authorization': {} } })
   t.equal(discover.result.cacheScope, 'public')
   t.same(discover.result._meta, SERVER_META)
   const withExtension = dispatcher(undefined, { extensions: [{ id: 'io.modelcontextprotocol/example', settings: {} }] })

@@ -1,4 +1,4 @@
-import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose'
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose'
 import type { GrantContext, GrantHandler } from './types.js'
 import type { IdentityProvider } from '../../storage/models.js'
 import type { User } from '../../storage/models.js'
@@ -95,9 +95,9 @@ function sameIssuer (a: string, b: string): boolean {
 }
 
 async function verify ({ enterprise, base }: GrantContext, provider: IdentityProvider, assertion: string): Promise<JWTPayload> {
-  const keys = provider.jwks !== null ? enterprise.keySets.inline(provider.jwks) : enterprise.keySets.remote(provider.jwksUri ?? '')
-  try {
-    const { payload } = await jwtVerify(assertion, keys, {
+  const verifyWith = async (refresh: boolean): Promise<JWTPayload> => {
+    const keys = await enterprise.keySets.keys(provider, { refresh })
+    const { payload } = await jwtVerify(assertion, createLocalJWKSet(keys), {
       algorithms: [...ASSERTION_ALGORITHMS],
       issuer: provider.issuer,
       audience: [base, `${base}/`],
@@ -106,8 +106,17 @@ async function verify ({ enterprise, base }: GrantContext, provider: IdentityPro
       maxTokenAge: `${ACCEPTED_ID_JAG_MAX_TTL_S + ASSERTION_CLOCK_TOLERANCE_S}s`
     })
     return payload
+  }
+  try {
+    try {
+      return await verifyWith(false)
+    } catch (err) {
+      // A key the cached set lacks may be a rotation: fetch again (at a bounded rate) and retry.
+      if (!(err instanceof errors.JWKSNoMatchingKey) || provider.jwksUri === null) throw err
+      return await verifyWith(true)
+    }
   } catch (err) {
-    if (err instanceof KeySetError) throw invalidGrant(err.message)
+    if (err instanceof KeySetError) throw invalidGrant(`the identity provider's ${err.message}`)
     if (err instanceof errors.JWTExpired) throw invalidGrant('the assertion has expired')
     if (err instanceof errors.JWTClaimValidationFailed) throw invalidGrant(`the assertion's ${err.claim} claim is not acceptable (${err.reason})`)
     if (err instanceof errors.JOSEAlgNotAllowed) throw invalidGrant(`the assertion's algorithm is not accepted (only ${ASSERTION_ALGORITHMS.join(', ')})`)

@@ -27,8 +27,8 @@ export interface GrantLogger {
 
 /** What the enterprise-managed authorization grants use beyond the others' services. */
 export interface EnterpriseServices {
-  /** Identity providers' public keys, inline or fetched. */
-  keySets: Pick<KeySets, 'inline' | 'remote'>
+  /** Identity providers' public keys, inline or fetched (the cache clients' keys share). */
+  keySets: Pick<KeySets, 'keys'>
   /** Signs an ID-JAG (typ `oauth-id-jag+jwt`) with this service's current key. */
   signIdJag: (claims: Record<string, unknown>) => string
   /**
