@@ -73,6 +73,18 @@ test('every IAM tool through the official SDK client', async (t) => {
   t.match(await call('get_permission', { id: 'acme/docs' }), { permission: { roles: ['acme/editor'] } })
   t.match(await call('update_permission', { id: 'acme/docs', effect: 'deny' }), { permission: { effect: 'deny' } })
 
+  const jwk = { kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0', kid: 'idp-1' }
+  t.match(await call('add_identity_provider', { owner: 'acme', name: 'okta', issuer: 'https://acme.okta.example', jwks: { keys: [jwk] } }), { identityProvider: { id: 'acme/okta', linkBy: 'email' } })
+  t.equal((await call('get_identity_providers', { owner: 'acme' })).items.length, 1)
+  t.match(await call('get_identity_provider', { id: 'acme/okta' }), { identityProvider: { issuer: 'https://acme.okta.example' } })
+  t.match(await call('update_identity_provider', { id: 'acme/okta', provisionUsers: true }), { identityProvider: { provisionUsers: true } })
+  t.match(await call('add_connection', { owner: 'acme', name: 'crm', audience: 'https://crm.example', resource: 'https://crm.example/mcp', scopes: ['crm:read'], targetClientId: 'acme-at-crm' }), { connection: { id: 'acme/crm' } })
+  t.equal((await call('get_connections', { owner: 'acme' })).items.length, 1)
+  t.match(await call('get_connection', { id: 'acme/crm' }), { connection: { scopes: ['crm:read'] } })
+  t.match(await call('update_connection', { id: 'acme/crm', scopes: ['crm:read', 'crm:write'] }), { connection: { scopes: ['crm:read', 'crm:write'] } })
+  t.match(await call('delete_connection', { id: 'acme/crm' }), { connection: { id: 'acme/crm' } })
+  t.match(await call('delete_identity_provider', { id: 'acme/okta' }), { identityProvider: { id: 'acme/okta' } })
+
   const session = await app.store.sessions.create({ userId: 'acme/alice', userAgent: 'sdk-test', ip: '127.0.0.1', ttlSeconds: 600 })
   const issued = await app.tokens.issueDetailed({ subject: 'acme/alice', subjectKind: 'user', clientId: added.application.clientId, scopes: ['user:read'], audience: base, issuer: base, sessionId: session.id })
   const tokens = await call('get_tokens', { owner: 'acme' })
