@@ -2,10 +2,12 @@
  * Child processes of the benchmark: the service (`node dist/server.js`) and the bare baseline.
  * Every child started here is killed on the way out, whatever happens.
  */
+import { randomBytes } from 'node:crypto'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, openSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
+import pg from 'pg'
 import { parseProcStat, parseProcStatus } from './stats.js'
 
 const children = new Set<ChildProcess>()
@@ -154,6 +156,41 @@ export function sampleRss (child: Child, intervalMs = 100): { stop: () => number
       clearInterval(timer)
       take()
       return peak
+    }
+  }
+}
+
+/**
+ * A fresh database on the PostgreSQL server at `url`, named `<prefix>_<random>`, and how to drop
+ * it; null (with a log line saying `otherwise`) when the server cannot be reached.
+ */
+export async function createPostgresDatabase (url: string, prefix: string, otherwise: string): Promise<{ url: string, drop: () => Promise<void> } | null> {
+  const admin = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 })
+  try {
+    await admin.connect()
+  } catch (err) {
+    process.stderr.write(`PostgreSQL not reachable at ${url} (${(err as Error).message}): ${otherwise}\n`)
+    await admin.end().catch(() => {})
+    return null
+  }
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`
+  try {
+    await admin.query(`create database ${name}`)
+  } finally {
+    await admin.end()
+  }
+  const dbUrl = new URL(url)
+  dbUrl.pathname = `/${name}`
+  return {
+    url: dbUrl.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: url })
+      await c.connect()
+      try {
+        await c.query(`drop database if exists ${name} with (force)`)
+      } finally {
+        await c.end()
+      }
     }
   }
 }

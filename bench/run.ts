@@ -22,7 +22,6 @@ import { fileURLToPath } from 'node:url'
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import autocannon, { type Options, type Result } from 'autocannon'
-import pg from 'pg'
 import { hashPassword } from '../lib/crypto.js'
 import { readConfig } from '../lib/config.js'
 import { createDatabase } from '../lib/storage/db.js'
@@ -32,7 +31,7 @@ import { ACCESS_TOKEN_TYP, createKeySigner, decodeJwtHeader } from '../lib/jwt.j
 import { benchSettings, MANY_TOKENS, selectScenarios, type BenchSettings, type ScenarioSpec } from './config.js'
 import { callTool, mintToken, rpc } from './client.js'
 import { basic, jsonRpc, MCP_PATH, mcpHeaders, MODERN_PROTOCOL_VERSION, modernRequest, TOKEN_PATH, tokenRequestBody } from './requests.js'
-import { freePort, sampleRss, spawnChild, waitReady, type Child } from './processes.js'
+import { createPostgresDatabase, freePort, sampleRss, spawnChild, waitReady, type Child } from './processes.js'
 import { DpopSigner } from './dpop.js'
 import { scaleMain, scaleSettings } from './scale.js'
 import { compareTwins, fmt, markdownTable, median, renderSvg, summarize, type RunSample, type ScenarioSummary } from './stats.js'
@@ -407,37 +406,6 @@ async function passwordHashRate (seconds: number): Promise<{ sequentialPerSecond
   return { sequentialPerSecond: await timed(1), parallelPerSecond: await timed(parallelism), parallelism }
 }
 
-async function createPostgresDatabase (url: string): Promise<{ url: string, drop: () => Promise<void> } | null> {
-  const admin = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 })
-  try {
-    await admin.connect()
-  } catch (err) {
-    log(`PostgreSQL not reachable at ${url} (${(err as Error).message}): skipping the PostgreSQL scenario`)
-    await admin.end().catch(() => {})
-    return null
-  }
-  const name = `iam_bench_${randomBytes(6).toString('hex')}`
-  try {
-    await admin.query(`create database ${name}`)
-  } finally {
-    await admin.end()
-  }
-  const dbUrl = new URL(url)
-  dbUrl.pathname = `/${name}`
-  return {
-    url: dbUrl.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: url })
-      await c.connect()
-      try {
-        await c.query(`drop database if exists ${name} with (force)`)
-      } finally {
-        await c.end()
-      }
-    }
-  }
-}
-
 async function main (): Promise<void> {
   if (process.env.BENCH_SCALE !== undefined && process.env.BENCH_SCALE !== '' && process.env.BENCH_SCALE !== '0') {
     await scaleMain(scaleSettings(process.env, here))
@@ -477,7 +445,7 @@ async function main (): Promise<void> {
     let postgres: Service | null = null
     let postgresPrepared: Prepared | null = null
     if (specs.some(s => s.engine === 'postgres') && settings.postgres === 'auto') {
-      const db = await createPostgresDatabase(settings.postgresUrl)
+      const db = await createPostgresDatabase(settings.postgresUrl, 'iam_bench', 'skipping the PostgreSQL scenario')
       if (db !== null) {
         cleanups.push({ what: 'drop the PostgreSQL database', fn: db.drop })
         postgres = await startService(settings, work, 'postgres', db.url)

@@ -15,7 +15,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import pg from 'pg'
 import { sql } from 'kysely'
 import { createDatabase, migrate, type DatabaseHandle } from '../lib/storage/db.js'
 import { Store } from '../lib/storage/store.js'
@@ -23,6 +22,7 @@ import { encodeCursor } from '../lib/storage/paging.js'
 import { readConfig } from '../lib/config.js'
 import { bootstrap } from '../lib/bootstrap.js'
 import { fmt, median } from './stats.js'
+import { createPostgresDatabase } from './processes.js'
 
 type Engine = 'sqlite' | 'postgres'
 
@@ -225,37 +225,6 @@ async function measure (store: Store, seeded: Seeded, iterations: number): Promi
   return out
 }
 
-async function postgresDatabase (url: string): Promise<{ url: string, drop: () => Promise<void> } | null> {
-  const admin = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 })
-  try {
-    await admin.connect()
-  } catch (err) {
-    log(`PostgreSQL not reachable at ${url} (${(err as Error).message}): SQLite only`)
-    await admin.end().catch(() => {})
-    return null
-  }
-  const name = `iam_bench_scale_${randomBytes(6).toString('hex')}`
-  try {
-    await admin.query(`create database ${name}`)
-  } finally {
-    await admin.end()
-  }
-  const dbUrl = new URL(url)
-  dbUrl.pathname = `/${name}`
-  return {
-    url: dbUrl.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: url })
-      await c.connect()
-      try {
-        await c.query(`drop database if exists ${name} with (force)`)
-      } finally {
-        await c.end()
-      }
-    }
-  }
-}
-
 /** Opens, migrates and bootstraps a store on `url`; seeds it; refreshes statistics as a running service would have. */
 async function prepared (url: string, users: number): Promise<{ handle: DatabaseHandle, store: Store, seeded: Seeded, seedSeconds: number }> {
   const config = readConfig({ DATABASE_URL: url, IAM_BOOTSTRAP_ADMIN_PASSWORD: 'bench-scale-password', IAM_BOOTSTRAP_CLIENT_SECRET: randomBytes(24).toString('base64url') })
@@ -288,7 +257,7 @@ async function runEngine (engine: Engine, settings: ScaleSettings, work: string)
     if (engine === 'sqlite') {
       url = `sqlite:${join(work, `scale-${users}.db`)}`
     } else {
-      const created = await postgresDatabase(settings.postgresUrl)
+      const created = await createPostgresDatabase(settings.postgresUrl, 'iam_bench_scale', 'SQLite only')
       if (created === null) return null
       url = created.url
       drop = created.drop
