@@ -1,4 +1,5 @@
 import { test } from 'tap'
+import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { ADMIN, BOOTSTRAP_CLIENT, listen } from '../helper.js'
 import { Agent, authorizePath, authorizeThrough, basic, pkce, register, tokenRequest } from '../oauth/flow.js'
 
@@ -86,6 +87,31 @@ test('principal × way in × what it reaches', async (t) => {
   const registeredId = registered.client_id
   const registeredAppId = (await store.applications.findByClientId(registeredId))?.id ?? ''
 
+  // A metadata-document client, stored as the resolver stores one, here even holding a secret and
+  // the client_credentials grant: the policy, not its document, keeps it from acting for itself.
+  const { application: documented, clientSecret: documentedSecret } = await store.applications.create({ owner: 'built-in', name: 'md-client-example-app', clientId: 'https://client.example/app.json', isMetadataDocument: true, grantTypes: ['client_credentials', 'authorization_code'], redirectUris: [REDIRECT], scopes: ['admin'] })
+  // A service proving itself with a key (private_key_jwt): acts for itself like any service.
+  const serviceKey = await generateKeyPair('ES256', { extractable: true })
+  const { application: keyed } = await store.applications.create({ owner: 'acme', name: 'acme-keyed', tokenEndpointAuthMethod: 'private_key_jwt', jwks: { keys: [{ ...await exportJWK(serviceKey.publicKey), kid: 'k' }] }, grantTypes: ['client_credentials'], scopes: ['admin'] })
+  const assertion = async (): Promise<string> => await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'k' }).setIssuer(keyed.clientId).setSubject(keyed.clientId)
+    .setAudience(base).setIssuedAt().setExpirationTime('2m').setJti(String(Math.random())).sign(serviceKey.privateKey)
+  async function keyedToken (): Promise<Record<string, string> | { refused: string }> {
+    const res = await tokenRequest(base, { grant_type: 'client_credentials', client_id: keyed.clientId, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: await assertion() })
+    if (res.status !== 200) return { refused: `${res.status} ${res.body.error as string}` }
+    return { authorization: `Bearer ${res.body.access_token as string}` }
+  }
+  // A person vouched for by an enterprise identity provider (an ID-JAG through the JWT bearer grant).
+  const idpKey = await generateKeyPair('ES256', { extractable: true })
+  await store.identityProviders.create({ owner: 'acme', name: 'idp', issuer: 'https://idp.acme.example', jwks: { keys: [{ ...await exportJWK(idpKey.publicKey), kid: 'i' }] }, linkBy: 'subject' })
+  await application('acme-agent', { grantTypes: ['urn:ietf:params:oauth:grant-type:jwt-bearer'] })
+  async function vouchedToken (subject: string): Promise<Record<string, string>> {
+    const jag = await new SignJWT({ client_id: clientIds['acme-agent'], resource: base, scope: 'account:read user:write' }).setProtectedHeader({ alg: 'ES256', kid: 'i', typ: 'oauth-id-jag+jwt' })
+      .setIssuer('https://idp.acme.example').setSubject(subject).setAudience(base).setIssuedAt().setExpirationTime('5m').setJti(String(Math.random())).sign(idpKey.privateKey)
+    const res = await tokenRequest(base, { grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: jag }, basic(clientIds['acme-agent'], secrets['acme-agent']))
+    if (res.status !== 200) throw new Error(`jwt bearer grant failed: ${res.status} ${JSON.stringify(res.body)}`)
+    return { authorization: `Bearer ${res.body.access_token as string}` }
+  }
+
   const rows: Row[] = [
     // Users.
     { principal: 'global admin (session)', way: 'cookie', headers: () => cookie('admin', 'built-in'), reach: globalAdmin },
@@ -95,12 +121,19 @@ test('principal × way in × what it reaches', async (t) => {
     { principal: 'global admin (token via a pre-registered web app)', way: 'bearer', headers: () => userToken(clientIds['root-web'], secrets['root-web'], { username: ADMIN.username, password: ADMIN.password }), reach: globalAdmin },
     { principal: 'organization admin (token)', way: 'bearer', headers: () => userToken(clientIds['acme-web'], secrets['acme-web'], { username: 'boss', password: PASSWORD, organization: 'acme' }), reach: acmeAdmin },
     { principal: 'plain user (token)', way: 'bearer', headers: () => userToken(registeredId, registered.client_secret, { username: 'pat', password: PASSWORD, organization: 'acme' }), reach: plainUser },
+    { principal: 'organization admin (token bought with an identity provider\'s assertion)', way: 'bearer', headers: () => vouchedToken('boss'), reach: acmeAdmin },
+    { principal: 'plain user (token bought with an identity provider\'s assertion)', way: 'bearer', headers: () => vouchedToken('pat'), reach: plainUser },
     // Applications acting for themselves with their own credentials.
     { principal: 'bootstrap application (client_credentials grant)', way: 'basic', headers: async () => basic(BOOTSTRAP_CLIENT.id, BOOTSTRAP_CLIENT.secret), reach: rootApp },
     { principal: 'bootstrap application (client_credentials grant)', way: 'client_credentials', headers: () => clientCredentials(BOOTSTRAP_CLIENT.id, BOOTSTRAP_CLIENT.secret), reach: rootApp },
     { principal: 'acme service (client_credentials grant)', way: 'basic', headers: async () => basic(clientIds['acme-service'], secrets['acme-service']), reach: acmeApp },
     { principal: 'acme service (client_credentials grant)', way: 'client_credentials', headers: () => clientCredentials(clientIds['acme-service'], secrets['acme-service']), reach: acmeApp },
+    { principal: 'acme service proving itself with a key (private_key_jwt)', way: 'client_credentials', headers: () => keyedToken(), reach: acmeApp },
+    { principal: 'acme service proving itself with a key (private_key_jwt)', way: 'basic', headers: async () => basic(keyed.clientId, 'it-has-no-secret') },
     // Clients that never act for themselves.
+    { principal: 'metadata-document client', way: 'basic', headers: async () => basic(documented.clientId, documentedSecret ?? '') },
+    { principal: 'metadata-document client', way: 'client_credentials', headers: () => clientCredentials(documented.clientId, documentedSecret ?? '') },
+    { principal: 'metadata-document client', way: 'bearer', headers: () => appToken(documented.name, 'built-in', documented.clientId) },
     { principal: 'registered client', way: 'basic', headers: async () => basic(registeredId, registered.client_secret) },
     { principal: 'registered client', way: 'client_credentials', headers: () => clientCredentials(registeredId, registered.client_secret) },
     { principal: 'registered client', way: 'bearer', headers: () => appToken(registeredAppId.split('/')[1], 'built-in', registeredId) },
