@@ -442,6 +442,73 @@ migrations['0012_audit_identity_provider'] = {
   }
 }
 
+/**
+ * The longest searched text a short-filter index spells out position by position: far above
+ * the sum of the searched columns' limits (names 64, display names 200, e-mails 254). A longer
+ * text is marked as such, and a short filter always considers it.
+ */
+const GRAM_SPAN = 1024
+
+/** Frozen copy of what 0013 indexes for one- and two-character filters (lib/storage/search.ts). */
+const GRAM_COLUMNS: Record<string, string[]> = {
+  users: ['name', 'display_name', 'email'],
+  applications: ['name', 'display_name'],
+  roles: ['name', 'display_name'],
+  permissions: ['name', 'display_name']
+}
+
+/**
+ * SQLite: the space-separated tokens of a row's one- and two-character substrings of its
+ * lowered searched columns (joined by a line feed, whose grams only widen the candidates), each
+ * spelt in hex so that any character is a word the `ascii` tokenizer keeps whole; `long` when
+ * the text runs past GRAM_SPAN. `row` is `new`, `old` or the table's name.
+ */
+function sqliteGrams (row: string, columns: string[]): string {
+  const text = `lower(${columns.map(c => `coalesce(${row}.${c}, '')`).join(" || char(10) || ")})`
+  return `coalesce((select group_concat(g, ' ') from (select distinct hex(substr(s.v, p.n, w.k)) as g from (select ${text} as v) s join search_positions p on p.n <= length(s.v) join (select 1 as k union all select 2) w)), '') || case when length(${text}) > ${GRAM_SPAN} then ' long' else '' end`
+}
+
+migrations['0013_short_filter_grams'] = {
+  // A filter of one or two characters has no trigram: the trigram indexes of 0006 cannot find
+  // its rows, and one that matches almost nothing read a whole organization to say so. Each
+  // searched table gets an index of its rows' one- and two-character substrings.
+  async up (db: Kysely<any>) {
+    if (db.getExecutor().adapter instanceof PostgresAdapter) {
+      // An array of grams per row under a GIN index. The function is the index's expression:
+      // queries call it with the same columns in the same order (lib/storage/queries.ts).
+      await sql.raw(`create function iam_short_grams(variadic parts text[]) returns text[] language sql immutable parallel safe as $$
+        select coalesce(array_agg(distinct substr(lower(p), i, k)), '{}') from unnest(parts) p, generate_series(1, length(p)) i, (values (1), (2)) w(k) where p is not null
+      $$`).execute(db)
+      for (const [table, columns] of Object.entries(GRAM_COLUMNS)) {
+        await sql.raw(`create index ${table}_grams on ${table} using gin (iam_short_grams(${columns.join(', ')})) with (fastupdate = off)`).execute(db)
+      }
+      return
+    }
+    // SQLite: a contentless FTS5 table per searched table (`detail=none`: only which rows hold a
+    // gram, about a byte a row per gram), kept by triggers. Triggers cannot use a recursive
+    // query, so the positions come from a table of the numbers 1 to GRAM_SPAN.
+    await sql`create table search_positions (n integer primary key)`.execute(db)
+    await sql.raw(`with recursive p(n) as (select 1 union all select n + 1 from p where n < ${GRAM_SPAN}) insert into search_positions (n) select n from p`).execute(db)
+    for (const [table, columns] of Object.entries(GRAM_COLUMNS)) {
+      const grams = `${table}_grams`
+      await sql.raw(`create virtual table ${grams} using fts5(grams, content='', contentless_delete=1, detail=none, tokenize='ascii')`).execute(db)
+      await sql.raw(`create trigger ${grams}_insert after insert on ${table} begin insert into ${grams}(rowid, grams) values (new.rowid, ${sqliteGrams('new', columns)}); end`).execute(db)
+      await sql.raw(`create trigger ${grams}_delete after delete on ${table} begin delete from ${grams} where rowid = old.rowid; end`).execute(db)
+      await sql.raw(`create trigger ${grams}_update after update of ${columns.join(', ')} on ${table} begin delete from ${grams} where rowid = old.rowid; insert into ${grams}(rowid, grams) values (new.rowid, ${sqliteGrams('new', columns)}); end`).execute(db)
+      await sql.raw(`insert into ${grams}(rowid, grams) select rowid, ${sqliteGrams(table, columns)} from ${table}`).execute(db)
+    }
+  },
+  async down (db: Kysely<any>) {
+    if (db.getExecutor().adapter instanceof PostgresAdapter) {
+      for (const table of Object.keys(GRAM_COLUMNS)) await sql.raw(`drop index if exists ${table}_grams`).execute(db)
+      await sql`drop function if exists iam_short_grams(text[])`.execute(db)
+      return
+    }
+    for (const table of Object.keys(GRAM_COLUMNS)) await sql.raw(`drop table if exists ${table}_grams`).execute(db)
+    await sql`drop table if exists search_positions`.execute(db)
+  }
+}
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations () {
     return migrations

@@ -22,10 +22,20 @@ export type SearchableTable = keyof typeof SEARCH_COLUMNS
 export const FTS_TABLES: ReadonlySet<string> = new Set(['users', 'applications', 'roles', 'permissions'])
 
 /**
- * Trigram indexes match substrings of at least three characters: a shorter filter cannot be
- * looked up, and is checked row by row along the owner's index instead.
+ * Trigram indexes match substrings of at least three characters. A shorter filter is looked up
+ * in the table's gram index instead (migration 0013: every one- and two-character substring of
+ * the searched columns), on the tables in FTS_TABLES, on both engines.
  */
 export const TRIGRAM = 3
+
+/**
+ * SQLite: the FTS5 query for a filter of one or two characters in `<table>_grams`. Grams are
+ * spelt in hex (UTF-8, as SQLite's `hex()` spells them), so that any character is a word; rows
+ * whose text was too long to spell out are marked `long` and always candidates.
+ */
+export function sqliteGramQuery (lowered: string): string {
+  return `"${Buffer.from(lowered, 'utf8').toString('hex').toUpperCase()}" OR "long"`
+}
 
 /**
  * On PostgreSQL, a `pg_trgm` GIN index on `lower(column)` for every searched column, so that

@@ -7,7 +7,7 @@ import { Store } from '../../lib/storage/store.js'
 import { migrationProvider } from '../../lib/storage/migrations.js'
 import type { Database } from '../../lib/storage/schema.js'
 import { escapeLike } from '../../lib/storage/paging.js'
-import { FTS_DRIVE_MAX } from '../../lib/storage/queries.js'
+import { FTS_DRIVE_MAX, SHORT_FILTER_WINDOW } from '../../lib/storage/queries.js'
 import { readConfig } from '../../lib/config.js'
 import { bootstrap } from '../../lib/bootstrap.js'
 import { createPostgresDatabase, createSqliteDatabase, requirePostgres } from '../helper.js'
@@ -28,7 +28,10 @@ const TRICKY: Array<{ name: string, displayName: string, email: string }> = [
 ]
 
 const FILTERS = ['%', '_', '\\', '100%', 'e_c', 'sna_e', '_s@', 'k\\s', '"hello"', 'hello"', 'élan', 'ÉLAN', 'Élan', 'é', 'i̇stanbul', 'İstanbul',
-  'istanbul', '日本', '日本語', '🚀', 'rocket 🚀', 'mixed', 'MIXED@', 'and b or', 'c*', 'x', 'ab', 'abc', 'example.com', 'EXAMPLE', 'nothing-here', 'bulk', 'bulk-0100']
+  'istanbul', '日本', '日本語', '🚀', 'rocket 🚀', 'mixed', 'MIXED@', 'and b or', 'c*', 'x', 'ab', 'abc', 'example.com', 'EXAMPLE', 'nothing-here', 'bulk', 'bulk-0100',
+  // One and two characters: the gram indexes (migration 0013), rare and common, and past the
+  // text they spell out position by position.
+  'bu', 'B', '0', '-0', 'q~', 'zq', 'ö', 'Ö', '本', '"', ' a', 'É', 'zz', 'Zz', '\n', '\nb']
 
 async function open (t: Test, url: string): Promise<{ handle: DatabaseHandle, store: Store }> {
   const config = readConfig({ DATABASE_URL: url, IAM_BOOTSTRAP_ADMIN_PASSWORD: 'bootstrap-password', IAM_BOOTSTRAP_CLIENT_SECRET: 'bootstrap-secret-0123456789' })
@@ -45,13 +48,17 @@ async function seed (handle: DatabaseHandle, store: Store): Promise<void> {
   for (const name of ['acme', 'other']) await store.organizations.create({ name })
   for (const u of TRICKY) await store.users.create({ owner: 'acme', ...u })
   await store.users.create({ owner: 'other', name: 'percent', displayName: '100% other', email: 'o@example.com' })
-  // More matches of `bulk` than the trigram index drives on SQLite: the other path is checked too.
-  const users = Array.from({ length: FTS_DRIVE_MAX + 200 }, (_, i) => {
+  // More matches of `bulk` than the trigram index drives on SQLite, and more of `acme`'s rows
+  // than PostgreSQL tests a short filter on before it asks the gram index: every path is taken.
+  const users = Array.from({ length: Math.max(FTS_DRIVE_MAX + 200, Math.ceil(SHORT_FILTER_WINDOW * 1.5) + 300) }, (_, i) => {
     const owner = i % 3 === 0 ? 'other' : 'acme'
     const name = `bulk-${String(i).padStart(4, '0')}`
     return { id: `${owner}/${name}`, owner, name, name_key: name, display_name: `Bulk ${i}`, email: `${name}@example.com`, phone: '', password_hash: null, is_admin: 0, is_forbidden: 0, created_at: now, updated_at: now }
   })
   for (let i = 0; i < users.length; i += 200) await handle.db.insertInto('users').values(users.slice(i, i + 200)).execute()
+  // Longer than any tool lets a display name be (written straight to the table): its last grams
+  // lie past what SQLite's gram index spells out, and must still be found.
+  await handle.db.insertInto('users').values({ id: 'acme/long', owner: 'acme', name: 'long', name_key: 'long', display_name: `${'y'.repeat(1100)} Zz Ö`, email: 'l@example.com', phone: '', password_hash: null, is_admin: 0, is_forbidden: 0, created_at: now, updated_at: now }).execute()
   // `other` holds few tokens and sessions, as most organizations do in a large database.
   const tokens = Array.from({ length: 2000 }, (_, i) => ({
     id: `tok-${String(i).padStart(5, '0')}`, kind: 'access', subject: i % 50 === 1 ? `other/bulk-${i % 900}` : `acme/bulk-${i % 900}`, subject_kind: 'user', client_id: `client-${i % 50}`, scope: '', audience: 'a', family_id: null, session_id: null, code_id: null, expires_at: now + 600_000, created_at: now, revoked_at: null, used_at: null
@@ -160,6 +167,13 @@ async function suite (t: Test, url: string): Promise<void> {
         run: () => rec.store.users.list({ owner: handle.engine === 'sqlite' ? 'acme' : undefined, filter: 'stanbul' }),
         index: handle.engine === 'sqlite' ? /users_search VIRTUAL TABLE/ : /users_(name|display_name|email)_trgm/,
         pgOff: ['indexscan']
+      },
+      {
+        // Rare in acme past the window PostgreSQL tests first: the last query reads the gram
+        // index's candidates.
+        what: 'users filtered by a rare character',
+        run: () => rec.store.users.list({ owner: 'acme', filter: 'ö' }),
+        index: handle.engine === 'sqlite' ? /users_grams VIRTUAL TABLE/ : /users_grams/
       }
     ]
     for (const c of cases) {
@@ -200,13 +214,17 @@ async function upgradeSuite (t: Test, url: string): Promise<void> {
   await migrate(handle)
   const store = new Store(handle.db, handle.engine)
   t.same((await store.users.list({ owner: 'old', filter: 'from befo' })).items.map(u => u.id), ['old/kept'], 'a user from before is found by a trigram filter')
+  t.same((await store.users.list({ owner: 'old', filter: 'fr' })).items.map(u => u.id), ['old/kept'], 'and by a two-character one')
   t.same((await store.tokens.list({ owner: 'old' })).items.map(x => x.id), ['old-token'], 'a token from before is listed by organization')
   t.same((await store.tokens.list({ owner: 'no-slash' })).items, [], 'a subject without an organization belongs to none')
   await store.users.update('old/kept', { displayName: 'Renamed' })
   t.same((await store.users.list({ owner: 'old', filter: 'from befo' })).items, [], 'an update leaves the index')
   t.same((await store.users.list({ owner: 'old', filter: 'renamed' })).items.map(u => u.id), ['old/kept'], 'and enters it again')
+  t.same((await store.users.list({ owner: 'old', filter: 'fr' })).items, [], 'the old grams leave the gram index')
+  t.same((await store.users.list({ owner: 'old', filter: 'na' })).items.map(u => u.id), ['old/kept'], 'the new ones enter it')
   await store.users.delete('old/kept')
   t.same((await store.users.list({ owner: 'old', filter: 'renamed' })).items, [], 'a deleted user is gone from the index')
+  t.same((await store.users.list({ owner: 'old', filter: 'na' })).items, [], 'and from the gram index')
 }
 
 test('SQLite: migration 0006 covers rows written before it', async (t) => {
