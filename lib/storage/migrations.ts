@@ -506,7 +506,11 @@ migrations['0013_short_filter_grams'] = {
       await sql`drop function if exists iam_short_grams(text[])`.execute(db)
       return
     }
-    for (const table of Object.keys(GRAM_COLUMNS)) await sql.raw(`drop table if exists ${table}_grams`).execute(db)
+    for (const table of Object.keys(GRAM_COLUMNS)) {
+      // The triggers live on the entity table: dropping the index alone would leave them failing every write.
+      for (const event of ['insert', 'delete', 'update']) await sql.raw(`drop trigger if exists ${table}_grams_${event}`).execute(db)
+      await sql.raw(`drop table if exists ${table}_grams`).execute(db)
+    }
     await sql`drop table if exists search_positions`.execute(db)
   }
 }
