@@ -23,6 +23,7 @@ import { readConfig } from '../lib/config.js'
 import { bootstrap } from '../lib/bootstrap.js'
 import { fmt, median } from './stats.js'
 import { createPostgresDatabase } from './processes.js'
+import { bulkRevoke, bulkRevokeMarkdown, type BulkRevokeOutcome } from './bulk-revoke.js'
 
 type Engine = 'sqlite' | 'postgres'
 
@@ -35,6 +36,8 @@ export interface ScaleSettings {
   engines: Engine[]
   postgresUrl: string
   outDir: string
+  /** BENCH_SCALE_BULK_TOKENS: live tokens revoked at once by `delete_application` (0 skips it). */
+  bulkTokens: number
 }
 
 function count (env: Record<string, string | undefined>, key: string, fallback: number, min: number): number {
@@ -59,7 +62,8 @@ export function scaleSettings (env: Record<string, string | undefined>, defaultO
     postgres: postgres === 'auto',
     engines: (engines as Engine[]).filter(e => e === 'sqlite' || postgres === 'auto'),
     postgresUrl: env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
-    outDir: env.BENCH_OUT ?? defaultOutDir
+    outDir: env.BENCH_OUT ?? defaultOutDir,
+    bulkTokens: count(env, 'BENCH_SCALE_BULK_TOKENS', 50_000, 0)
   }
 }
 
@@ -354,18 +358,25 @@ export async function scaleMain (settings: ScaleSettings): Promise<void> {
   log(`iam-mcp scale probe: ${settings.small.toLocaleString('en')} and ${settings.large.toLocaleString('en')} users, ${settings.iterations} iterations per operation; work dir ${work}`)
   try {
     const results: EngineResult[] = []
-    // Written after each engine: a run at a million rows is long, and the first half is worth keeping.
+    let bulkRevocation: BulkRevokeOutcome[] = []
+    // Written after each step: a run at a million rows is long, and the first half is worth keeping.
     const write = (): void => {
       mkdirSync(settings.outDir, { recursive: true })
-      writeFileSync(join(settings.outDir, 'results-scale.json'), JSON.stringify({ startedAt: startedAt.toISOString(), settings: { ...settings, outDir: undefined }, results }, null, 2) + '\n')
+      writeFileSync(join(settings.outDir, 'results-scale.json'), JSON.stringify({ startedAt: startedAt.toISOString(), settings: { ...settings, outDir: undefined }, results, bulkRevocation }, null, 2) + '\n')
       writeFileSync(join(settings.outDir, 'results-scale.svg'), scaleSvg(results) + '\n')
       process.stdout.write(`\n${markdown(results)}\n`)
+      if (bulkRevocation.length > 0) process.stdout.write(`\n${bulkRevokeMarkdown(bulkRevocation)}\n`)
       log(`wrote ${join(settings.outDir, 'results-scale.json')} and results-scale.svg`)
     }
     for (const engine of settings.engines) {
       const result = await runEngine(engine, settings, work)
       if (result === null) continue
       results.push(result)
+      write()
+    }
+    if (settings.bulkTokens > 0) {
+      log(`revoking ${settings.bulkTokens.toLocaleString('en')} tokens at once (delete_application) …`)
+      bulkRevocation = await bulkRevoke(settings.bulkTokens, settings.engines, settings.postgresUrl)
       write()
     }
   } finally {

@@ -464,7 +464,7 @@ const GRAM_COLUMNS: Record<string, string[]> = {
  * the text runs past GRAM_SPAN. `row` is `new`, `old` or the table's name.
  */
 function sqliteGrams (row: string, columns: string[]): string {
-  const text = `lower(${columns.map(c => `coalesce(${row}.${c}, '')`).join(" || char(10) || ")})`
+  const text = `lower(${columns.map(c => `coalesce(${row}.${c}, '')`).join(' || char(10) || ')})`
   return `coalesce((select group_concat(g, ' ') from (select hex(substr(s.v, p.n, w.k)) as g from (select ${text} as v) s join search_positions p on p.n <= length(s.v) join (select 1 as k union all select 2) w)), '') || case when length(${text}) > ${GRAM_SPAN} then ' long' else '' end`
 }
 

@@ -1,6 +1,7 @@
 // The scale probe's pure pieces. Nothing here is timed: the numbers are made up.
 import { test } from 'tap'
 import { OPERATIONS, scaleSettings, scaleSvg, scaleVerdict } from '../../bench/scale.js'
+import { bulkRevokeMarkdown, bulkRevokeVerdict } from '../../bench/bulk-revoke.js'
 
 test('scale settings: defaults, sizes with separators, refusals', async (t) => {
   const d = scaleSettings({}, '/out')
@@ -14,6 +15,20 @@ test('scale settings: defaults, sizes with separators, refusals', async (t) => {
   t.same(scaleSettings({ BENCH_SCALE_ENGINES: 'postgres' }, '/out').engines, ['postgres'])
   t.same(scaleSettings({ BENCH_SCALE_ENGINES: 'sqlite, postgres', BENCH_PG: 'off' }, '/out').engines, ['sqlite'], 'BENCH_PG=off wins')
   t.throws(() => scaleSettings({ BENCH_SCALE_ENGINES: 'mysql' }, '/out'), /BENCH_SCALE_ENGINES must list/)
+  t.equal(d.bulkTokens, 50_000)
+  t.equal(scaleSettings({ BENCH_SCALE_BULK_TOKENS: '0' }, '/out').bulkTokens, 0, '0 skips the bulk revocation')
+  t.throws(() => scaleSettings({ BENCH_SCALE_BULK_TOKENS: '-1' }, '/out'), /BENCH_SCALE_BULK_TOKENS/)
+})
+
+test('bulk revocation verdict: 1 s and 250 ms waits on SQLite, 2 s on PostgreSQL', async (t) => {
+  const o = (engine: 'sqlite' | 'postgres', deleteMs: number, maxReadMs: number) => ({ engine, tokens: 50_000, deleteMs, reads: 100, maxReadMs, p99ReadMs: 1 })
+  t.same(bulkRevokeVerdict(o('sqlite', 900, 200)), [])
+  t.same(bulkRevokeVerdict(o('sqlite', 1100, 300)), ['over 1 s', 'a read waited over 250 ms'])
+  t.same(bulkRevokeVerdict(o('postgres', 1900, 900)), [], 'PostgreSQL reads do not wait on the event loop')
+  t.same(bulkRevokeVerdict(o('postgres', 2100, 1)), ['over 2 s'])
+  const table = bulkRevokeMarkdown([o('sqlite', 359, 22.5), o('postgres', 2100, 1)])
+  t.match(table, /\| SQLite \| 50,000 \| 359 \| 100 \| 22\.5 \| 1\.0 \| met \|/)
+  t.match(table, /\| PostgreSQL \| .* \| MISS \(over 2 s\) \|/)
 })
 
 test('scale verdict: growth, the absolute bound (50 ms for SQLite filters), p99', async (t) => {
