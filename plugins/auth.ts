@@ -12,7 +12,7 @@ import { BoundedCache } from '../lib/oauth/bounded-cache.js'
 import { SharedClaimsPool, TokenCache, VerifiedToken } from '../lib/auth/token-cache.js'
 import { BUILT_IN } from '../lib/bootstrap.js'
 import { createDpopVerifier, schemeMismatch, type DpopVerifier } from '../lib/auth/dpop.js'
-import { isActive, issuedBefore, toClaims, userPrincipal, withExtras, type PrincipalExtras } from '../lib/auth/access-token.js'
+import { isActive, issuedBefore, samePrincipal, toClaims, userPrincipal, withExtras, type PrincipalExtras } from '../lib/auth/access-token.js'
 import { audienceMatches, CLOCK_TOLERANCE_MS, decodeJwtHeader, describeJwtError, JWT_ALGORITHM, keyLookupError, UnknownSigningKeyError, type AccessTokenClaims } from '../lib/jwt.js'
 
 export type TokenCheck = { ok: true, claims: AccessTokenClaims, principal: Principal } | { ok: false, description: string }
@@ -200,7 +200,8 @@ export default fp(async function auth (fastify) {
       principal = userPrincipal(user, shared.client_id, shared.scopes, 'bearer', extras)
     }
     // Shared by every request that presents this token until something changes: read-only.
-    entry.principal = Object.freeze(principal)
+    const held = entry.principal
+    entry.principal = held !== undefined && samePrincipal(held, principal) ? held : Object.freeze(principal)
     entry.checkedGeneration = generation
     // In seconds, rounded down: a recheck a little early, never late.
     entry.checkedUntil = Math.floor(until / 1000)

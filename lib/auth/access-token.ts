@@ -72,3 +72,15 @@ export function userPrincipal (user: User, clientId: string | null, scopes: Read
     via
   }, extras)
 }
+
+/**
+ * Whether two principals say the same thing: a token whose checks are redone (every minute, or
+ * after any change) keeps the principal it had, and the new one dies young instead of leaving
+ * one old object a cached token to collect.
+ */
+export function samePrincipal (a: Principal, b: Principal): boolean {
+  return a.kind === b.kind && a.id === b.id && a.organization === b.organization && a.name === b.name &&
+    a.isAdmin === b.isAdmin && a.isGlobalAdmin === b.isGlobalAdmin && a.clientId === b.clientId &&
+    a.scopes === b.scopes && a.via === b.via && a.tokenId === b.tokenId && a.sessionId === b.sessionId &&
+    a.provider?.id === b.provider?.id && a.provider?.subject === b.provider?.subject
+}

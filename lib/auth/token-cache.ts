@@ -69,12 +69,29 @@ export function entryBytes (...own: Array<string | undefined>): number {
 }
 
 /**
+ * What the cache needs of an entry: when it expires, what it is estimated to hold, and the links
+ * of its recency list (set by the cache). The links live in the entry itself: a separate list
+ * node, or a Map re-ordered on every hit, would cost memory times a fleet.
+ */
+export abstract class CacheEntry {
+  /** The key the cache holds this entry under. */
+  cacheKey = ''
+  /** The entry used just before this one, and just after: the cache's recency list. */
+  older: CacheEntry | undefined = undefined
+  newer: CacheEntry | undefined = undefined
+
+  /** Epoch seconds. */
+  abstract get expiresAtSeconds (): number
+  abstract get bytes (): number
+}
+
+/**
  * One verified access token, as the cache holds it: a fixed-shape object whose fields are
  * pointers and small integers (times in seconds: a millisecond time would be a boxed number of
  * its own), pointing at the claims it shares with its fleet. The full claims are rebuilt on
  * demand (`claims()`) for the rare callers that want them.
  */
-export class VerifiedToken {
+export class VerifiedToken extends CacheEntry {
   /** `AuthState.generation` at which the subject checks last passed; -1 before they ever have. */
   checkedGeneration = -1
   /** Until when (epoch seconds) that answer stands, changes or not. */
@@ -91,6 +108,7 @@ export class VerifiedToken {
   readonly rare: RareClaims | undefined
 
   constructor (claims: AccessTokenClaims, shared: SharedClaims) {
+    super()
     this.shared = shared
     this.jti = claims.jti
     this.sid = claims.sid
@@ -121,13 +139,6 @@ export class VerifiedToken {
   }
 }
 
-/** What the cache needs of an entry: when it expires and what it is estimated to hold. */
-export interface Cacheable {
-  /** Epoch seconds. */
-  readonly expiresAtSeconds: number
-  readonly bytes: number
-}
-
 /**
  * Verified access tokens, bounded by an estimate of the memory they hold rather than by a count,
  * so that a fleet's hundred thousand tokens in use stay verified once each.
@@ -138,15 +149,19 @@ export interface Cacheable {
  * verification). The digest is of the whole token, so a token that differs anywhere — a forged
  * signature included — is another key and is verified.
  *
- * Least recently used first out, in O(1): a Map keeps insertion order, a hit moves its entry to
- * the end (delete and set), and eviction takes from the front. Unlike the two generations of
- * lib/oauth/bounded-cache.ts, whose guaranteed reach is half their size, the whole budget
- * holds the tokens in use: 100,000 tokens presented in turn within the budget are all hits
- * (measured: with two generations, every one was a miss). The Map holds the entries themselves,
- * no wrapper: every object per token is memory times a fleet.
+ * Least recently used first out, in O(1): the entries form a list from the least to the most
+ * recently used, linked through the entries themselves; a hit moves its entry to the newest end,
+ * eviction takes from the oldest. The Map only finds entries by key and is never re-ordered: a
+ * delete and set per hit grew its table to twice the entries and left a table of megabytes to
+ * collect every hundred thousand hits or so. Unlike the two generations of
+ * lib/oauth/bounded-cache.ts, whose guaranteed reach is half their size, the whole budget holds
+ * the tokens in use: 100,000 tokens presented in turn within the budget are all hits (measured:
+ * with two generations, every one was a miss).
  */
-export class TokenCache<V extends Cacheable> {
+export class TokenCache<V extends CacheEntry> {
   private readonly entries = new Map<string, V>()
+  private oldest: CacheEntry | undefined = undefined
+  private newest: CacheEntry | undefined = undefined
   private held = 0
 
   constructor (readonly maxBytes: number) {}
@@ -165,12 +180,14 @@ export class TokenCache<V extends Cacheable> {
   get (key: string, now = Date.now()): V | undefined {
     const entry = this.entries.get(key)
     if (entry === undefined) return undefined
-    this.entries.delete(key)
     if (entry.expiresAtSeconds * 1000 <= now) {
-      this.held -= entry.bytes
+      this.remove(entry)
       return undefined
     }
-    this.entries.set(key, entry)
+    if (entry !== this.newest) {
+      this.unlink(entry)
+      this.append(entry)
+    }
     return entry
   }
 
@@ -180,19 +197,38 @@ export class TokenCache<V extends Cacheable> {
     const bytes = value.bytes
     // An entry larger than the budget would only evict everything else: it is not kept.
     if (bytes > this.maxBytes) return
+    value.cacheKey = key
     this.entries.set(key, value)
+    this.append(value)
     this.held += bytes
-    for (const [oldest, entry] of this.entries) {
-      if (this.held <= this.maxBytes) break
-      this.entries.delete(oldest)
-      this.held -= entry.bytes
-    }
+    while (this.held > this.maxBytes && this.oldest !== undefined) this.remove(this.oldest)
   }
 
   delete (key: string): void {
     const entry = this.entries.get(key)
-    if (entry === undefined) return
-    this.entries.delete(key)
+    if (entry !== undefined) this.remove(entry)
+  }
+
+  private remove (entry: CacheEntry): void {
+    this.entries.delete(entry.cacheKey)
+    this.unlink(entry)
     this.held -= entry.bytes
+  }
+
+  private unlink (entry: CacheEntry): void {
+    const { older, newer } = entry
+    if (older === undefined) this.oldest = newer
+    else older.newer = newer
+    if (newer === undefined) this.newest = older
+    else newer.older = older
+    entry.older = undefined
+    entry.newer = undefined
+  }
+
+  private append (entry: CacheEntry): void {
+    entry.older = this.newest
+    if (this.newest === undefined) this.oldest = entry
+    else this.newest.newer = entry
+    this.newest = entry
   }
 }

@@ -1,14 +1,20 @@
 import { test } from 'tap'
-import { entryBytes, SharedClaimsPool, TokenCache, VerifiedToken } from '../../lib/auth/token-cache.js'
+import { CacheEntry, entryBytes, SharedClaimsPool, TokenCache, VerifiedToken } from '../../lib/auth/token-cache.js'
 import type { AccessTokenClaims } from '../../lib/jwt.js'
+import type { User } from '../../lib/storage/models.js'
+import { samePrincipal, userPrincipal } from '../../lib/auth/access-token.js'
 
 /** An entry as the cache sees one: an expiry (epoch seconds) and an estimated size. */
-function entry (n: number, expiresAtMs: number, bytes: number): { n: number, expiresAtSeconds: number, bytes: number } {
-  return { n, expiresAtSeconds: Math.floor(expiresAtMs / 1000), bytes }
+class Numbered extends CacheEntry {
+  constructor (readonly n: number, readonly expiresAtSeconds: number, readonly bytes: number) { super() }
+}
+
+function entry (n: number, expiresAtMs: number, bytes: number): Numbered {
+  return new Numbered(n, Math.floor(expiresAtMs / 1000), bytes)
 }
 
 test('the token cache is bounded by bytes, keeps what is used, and forgets what expired', async (t) => {
-  const cache = new TokenCache<ReturnType<typeof entry>>(10_000)
+  const cache = new TokenCache<Numbered>(10_000)
   const far = Date.now() + 60_000
   for (let i = 0; i < 1000; i++) {
     cache.set(`k${i}`, entry(i, far, 100))
@@ -36,7 +42,7 @@ test('the token cache is bounded by bytes, keeps what is used, and forgets what 
 })
 
 test('tokens presented in turn, as many as the budget holds, are all hits', async (t) => {
-  const cache = new TokenCache<ReturnType<typeof entry>>(100 * 100)
+  const cache = new TokenCache<Numbered>(100 * 100)
   const far = Date.now() + 60_000
   for (let i = 0; i < 100; i++) cache.set(`k${i}`, entry(i, far, 100))
   let misses = 0
@@ -82,4 +88,45 @@ test('a verified token holds its own claims and shares the rest with its fleet',
   t.equal(one.bytes, entryBytes('one'))
   t.equal(two.bytes, entryBytes('two', 'session'))
   t.equal(one.expiresAtSeconds, base.exp + 30, 'held until its expiry plus the clock tolerance')
+})
+
+test('the recency order survives deletes, expiries and replacements anywhere in it', async (t) => {
+  const cache = new TokenCache<Numbered>(300)
+  const far = Date.now() + 60_000
+  for (const [i, key] of ['a', 'b', 'c'].entries()) cache.set(key, entry(i, far, 100))
+  cache.delete('b')
+  t.equal(cache.get('a')?.n, 0, 'a is now the newest')
+  cache.set('d', entry(3, far, 100))
+  cache.set('e', entry(4, far, 100))
+  t.equal(cache.get('c')?.n, undefined, 'c, the least recently used, went first')
+  t.same(['a', 'd', 'e'].map(k => cache.get(k)?.n), [0, 3, 4], 'the others stay')
+  cache.set('d', entry(5, Date.now() - 1_000, 100))
+  t.equal(cache.get('d'), undefined, 'an expired entry goes when read')
+  t.equal(cache.size, 2)
+  cache.set('f', entry(6, far, 100))
+  cache.set('g', entry(7, far, 100))
+  t.same(['a', 'e', 'f', 'g'].map(k => cache.get(k)?.n), [undefined, 4, 6, 7], 'then a, the oldest')
+  cache.delete('g')
+  cache.delete('e')
+  cache.delete('f')
+  t.equal(cache.size, 0)
+  t.equal(cache.bytes, 0)
+  cache.set('h', entry(8, far, 100))
+  t.equal(cache.get('h')?.n, 8, 'an emptied cache works as new')
+})
+
+test('principals: extras set in place, and a recheck that finds the same keeps the one it had', async (t) => {
+  const user = { id: 'org/ann', owner: 'org', name: 'ann', isAdmin: true } as unknown as User
+  const scopes = new Set(['user:read'])
+  const plain = userPrincipal(user, 'client', scopes, 'bearer')
+  t.same(plain, { kind: 'user', id: 'org/ann', organization: 'org', name: 'ann', isAdmin: true, isGlobalAdmin: false, clientId: 'client', scopes, via: 'bearer' })
+  t.notOk('tokenId' in plain, 'no extras, no extra properties')
+  const provider = { id: 'idp', subject: 'ann@idp' }
+  const full = userPrincipal(user, 'client', scopes, 'bearer', { tokenId: 'jti', sessionId: 'sid', provider })
+  t.same(full, { ...plain, tokenId: 'jti', sessionId: 'sid', provider })
+  t.ok(samePrincipal(full, userPrincipal(user, 'client', scopes, 'bearer', { tokenId: 'jti', sessionId: 'sid', provider: { ...provider } })))
+  t.notOk(samePrincipal(full, userPrincipal(user, 'client', scopes, 'bearer', { tokenId: 'other', sessionId: 'sid', provider })), 'another token')
+  t.notOk(samePrincipal(plain, userPrincipal({ ...user, isAdmin: false } as unknown as User, 'client', scopes, 'bearer')), 'a changed user')
+  t.notOk(samePrincipal(plain, userPrincipal(user, 'client', new Set(scopes), 'bearer')), 'another scope set')
+  t.notOk(samePrincipal(full, userPrincipal(user, 'client', scopes, 'bearer', { tokenId: 'jti', sessionId: 'sid' })), 'no provider now')
 })
