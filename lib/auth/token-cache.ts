@@ -5,13 +5,13 @@ import { parseScope } from '../scopes.js'
 import { BoundedCache } from '../oauth/bounded-cache.js'
 
 /**
- * What one cached verified token costs, its own strings (`jti`, `sid`) aside: the Map slot (and
- * the slack a hit's delete-and-set leaves in it), the key (a 43-character digest), the
- * `VerifiedToken` and its frozen principal, the claims its fleet shares being held once
- * (`SharedClaims`). Measured on the V8 heap with 36-character `jti`s: about 300 bytes besides
- * the `jti` for 100k tokens of one client through the auth plugin, about 400 for 50k user tokens
- * built as the plugin builds them (test/auth/token-cache-memory.test.ts, which keeps this
- * estimate above the measure).
+ * What one cached verified token costs, its own strings (`jti`, `sid`) aside: the Map slot, the
+ * key (a 43-character digest), the `VerifiedToken` (recency links included) and its frozen
+ * principal, the claims its fleet shares being held once (`SharedClaims`). Measured on the V8
+ * heap with 36-character `jti`s: 313 bytes an entry (about 260 besides the `jti`) for 100k
+ * tokens of one client verified through the auth plugin and hit twice; about 455 for the 50k
+ * user tokens of test/auth/token-cache-memory.test.ts, which keeps this estimate above the
+ * measure.
  */
 export const ENTRY_OVERHEAD_BYTES = 440
 
