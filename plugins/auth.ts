@@ -5,15 +5,14 @@ import type { FastifyRequest } from 'fastify'
 import type { AuthFailure, AuthResult, Principal } from '../lib/principal.js'
 import type { Application } from '../lib/storage/models.js'
 import { StoreError } from '../lib/storage/errors.js'
-import { parseScope } from '../lib/scopes.js'
 import { grantableScopes, mayActForItself } from '../lib/auth/policy.js'
 import { clientOfBasicCredentials } from '../lib/oauth/client-auth.js'
 import { servedResources } from '../lib/oauth/resource.js'
 import { BoundedCache } from '../lib/oauth/bounded-cache.js'
-import { entryBytes, Interner, TokenCache } from '../lib/auth/token-cache.js'
+import { SharedClaimsPool, TokenCache, VerifiedToken } from '../lib/auth/token-cache.js'
 import { BUILT_IN } from '../lib/bootstrap.js'
 import { createDpopVerifier, schemeMismatch, type DpopVerifier } from '../lib/auth/dpop.js'
-import { isActive, issuedBefore, toClaims, userPrincipal } from '../lib/auth/access-token.js'
+import { isActive, issuedBefore, samePrincipal, toClaims, userPrincipal, withExtras, type PrincipalExtras } from '../lib/auth/access-token.js'
 import { audienceMatches, CLOCK_TOLERANCE_MS, decodeJwtHeader, describeJwtError, JWT_ALGORITHM, keyLookupError, UnknownSigningKeyError, type AccessTokenClaims } from '../lib/jwt.js'
 
 export type TokenCheck = { ok: true, claims: AccessTokenClaims, principal: Principal } | { ok: false, description: string }
@@ -44,20 +43,8 @@ const RECHECK_MS = 60_000
 const USED_VALUES_PURGE_INTERVAL_MS = 60_000
 const USED_VALUES_PURGE_BATCHES = 100
 const USED_VALUES_PURGE_SIZE = 5000
-/** Distinct `scope` claims whose parsed sets are shared by the cached tokens that carry them. */
-const SCOPE_SETS_MAX = 1000
 /** Verified Basic credentials kept (as salted hashes). */
 const BASIC_CACHE_MAX = 10_000
-
-interface VerifiedToken {
-  claims: AccessTokenClaims
-  scopes: ReadonlySet<string>
-  /**
-   * The last answer of the subject checks (revocation, session, client, user), good while
-   * nothing has changed since (`AuthState.generation`) and until `until`.
-   */
-  checked?: { generation: number, until: number, outcome: TokenCheck & { ok: true } }
-}
 
 function invalid (description: string): { ok: false, failure: AuthFailure } {
   return { ok: false, failure: { reason: 'invalid_token', description } }
@@ -90,8 +77,7 @@ export default fp(async function auth (fastify) {
   fastify.addHook('onClose', async () => { clearInterval(usedValuesPruner) })
   // Verified tokens, by digest, within TOKEN_CACHE_BYTES; each entry expires with its token.
   const verified = new TokenCache<VerifiedToken>(fastify.config.TOKEN_CACHE_BYTES)
-  const scopeSets = new BoundedCache<string, ReadonlySet<string>>(SCOPE_SETS_MAX)
-  const shared = new Interner()
+  const shared = new SharedClaimsPool()
   // Expanded scope sets of applications acting for themselves, per (immutable) application object.
   const appScopes = new WeakMap<Application, ReadonlySet<string>>()
   // What the Basic validator found, per request.
@@ -126,8 +112,8 @@ export default fp(async function auth (fastify) {
     return scopes
   }
 
-  function applicationPrincipal (app: Application, via: Principal['via']): Principal {
-    return {
+  function applicationPrincipal (app: Application, via: Principal['via'], scopes = scopesOf(app), extras?: PrincipalExtras): Principal {
+    return withExtras({
       kind: 'application',
       id: app.id,
       organization: app.owner,
@@ -135,9 +121,9 @@ export default fp(async function auth (fastify) {
       isAdmin: false,
       isGlobalAdmin: app.owner === BUILT_IN,
       clientId: app.clientId,
-      scopes: scopesOf(app),
+      scopes,
       via
-    }
+    }, extras)
   }
 
   // @fastify/jwt's verifier (registered with the signing keys) looks the key up by `kid`, so it
@@ -161,69 +147,71 @@ export default fp(async function auth (fastify) {
       return describeJwtError(err)
     }
     if (claims === undefined) return 'the token has malformed claims'
-    // Values a fleet's tokens share are held once (see Interner); `jti` and `sid` are their own.
-    claims.iss = shared.string(claims.iss)
-    claims.sub = shared.string(claims.sub)
-    claims.client_id = shared.string(claims.client_id)
-    claims.scope = shared.string(claims.scope)
-    claims.aud = shared.list(claims.aud)
-    // Tokens mostly carry a few distinct scope strings: one set each, shared by their entries.
-    let scopes = scopeSets.get(claims.scope)
-    if (scopes === undefined) {
-      scopes = new Set(parseScope(claims.scope))
-      scopeSets.set(claims.scope, scopes)
+    // What a fleet's tokens share is held once (see SharedClaims); `jti` and `sid` are their own.
+    const entry = new VerifiedToken(claims, shared.of(claims))
+    verified.set(key, entry)
+    return entry
+  }
+
+  /** The token's verified entry, its subject checks passed (`principal` set), or why not. */
+  async function check (token: string, issuer: string, audiences?: readonly string[]): Promise<VerifiedToken | string> {
+    const key = TokenCache.keyOf(token)
+    const entry = verified.get(key) ?? await verifySignature(token, key)
+    if (typeof entry === 'string') return entry
+    const { shared } = entry
+    const now = Date.now()
+    if (entry.exp * 1000 + CLOCK_TOLERANCE_MS <= now) return 'the token has expired'
+    if (shared.iss !== issuer) return 'the token was issued for another issuer'
+    if (audiences !== undefined && !audienceMatches(shared.aud, audiences)) return 'the token is not meant for this resource'
+    const refreshing = authState.ensureFresh()
+    if (refreshing !== undefined) await refreshing
+    // Nothing changed since the subject checks last passed: the same answer, without redoing them.
+    if (entry.checkedGeneration === authState.generation && now < entry.checkedUntil * 1000) return entry
+    // Read before the checks: a change that lands while they wait makes the next request redo them.
+    const generation = authState.generation
+    let until = now + RECHECK_MS
+    if (authState.isRevoked(entry.jti)) return 'the token has been revoked'
+    if (entry.sid !== undefined) {
+      const held = authState.peekSession(entry.sid)
+      const session = isActive(held) ? held : await authState.activeSession(entry.sid)
+      if (session === undefined) return 'the session the token was issued through has ended'
+      until = Math.min(until, session.expiresAt)
     }
-    const entry: VerifiedToken = { claims, scopes }
-    verified.set(key, entry, claims.exp * 1000 + CLOCK_TOLERANCE_MS, entryBytes(claims.jti, claims.sid))
+    const client = authState.peekApplication(shared.client_id) ?? await authState.application(shared.client_id)
+    if (client === undefined || client.isDisabled) return 'the client is disabled or no longer exists'
+    // A deleted account re-created under the same id does not inherit the old one's tokens.
+    if (issuedBefore(entry.iat, client.createdTime)) return 'the token predates its client'
+    const idp = entry.rare?.idp
+    const idpSubject = entry.rare?.idp_sub
+    const extras: PrincipalExtras = {
+      tokenId: entry.jti,
+      sessionId: entry.sid,
+      provider: idp !== undefined && idpSubject !== undefined ? { id: idp, subject: idpSubject } : undefined
+    }
+    let principal: Principal
+    if (shared.sub_kind === 'application') {
+      if (client.id !== shared.sub) return 'the token subject does not match its client'
+      if (!mayActForItself(client)) return 'the client may no longer act for itself'
+      principal = applicationPrincipal(client, 'bearer', shared.scopes, extras)
+    } else {
+      const user = authState.peekUser(shared.sub) ?? await authState.user(shared.sub)
+      if (user === undefined || user.isForbidden) return 'the user is forbidden or no longer exists'
+      if (issuedBefore(entry.iat, user.createdTime)) return 'the token predates its user'
+      principal = userPrincipal(user, shared.client_id, shared.scopes, 'bearer', extras)
+    }
+    // Shared by every request that presents this token until something changes: read-only.
+    const held = entry.principal
+    entry.principal = held !== undefined && samePrincipal(held, principal) ? held : Object.freeze(principal)
+    entry.checkedGeneration = generation
+    // In seconds, rounded down: a recheck a little early, never late.
+    entry.checkedUntil = Math.floor(until / 1000)
     return entry
   }
 
   async function checkToken (token: string, issuer: string, audiences?: readonly string[]): Promise<TokenCheck> {
-    const key = TokenCache.keyOf(token)
-    const result = verified.get(key) ?? await verifySignature(token, key)
-    if (typeof result === 'string') return { ok: false, description: result }
-    const { claims, scopes } = result
-    const now = Date.now()
-    if (claims.exp * 1000 + CLOCK_TOLERANCE_MS <= now) return { ok: false, description: 'the token has expired' }
-    if (claims.iss !== issuer) return { ok: false, description: 'the token was issued for another issuer' }
-    if (audiences !== undefined && !audienceMatches(claims.aud, audiences)) return { ok: false, description: 'the token is not meant for this resource' }
-    const refreshing = authState.ensureFresh()
-    if (refreshing !== undefined) await refreshing
-    // Nothing changed since the subject checks last passed: the same answer, without redoing them.
-    const { checked } = result
-    if (checked !== undefined && checked.generation === authState.generation && now < checked.until) return checked.outcome
-    // Read before the checks: a change that lands while they wait makes the next request redo them.
-    const generation = authState.generation
-    let until = now + RECHECK_MS
-    if (authState.isRevoked(claims.jti)) return { ok: false, description: 'the token has been revoked' }
-    if (claims.sid !== undefined) {
-      const held = authState.peekSession(claims.sid)
-      const session = isActive(held) ? held : await authState.activeSession(claims.sid)
-      if (session === undefined) return { ok: false, description: 'the session the token was issued through has ended' }
-      until = Math.min(until, session.expiresAt)
-    }
-    const client = authState.peekApplication(claims.client_id) ?? await authState.application(claims.client_id)
-    if (client === undefined || client.isDisabled) return { ok: false, description: 'the client is disabled or no longer exists' }
-    // A deleted account re-created under the same id does not inherit the old one's tokens.
-    if (issuedBefore(claims, client.createdTime)) return { ok: false, description: 'the token predates its client' }
-    let principal: Principal
-    if (claims.sub_kind === 'application') {
-      if (client.id !== claims.sub) return { ok: false, description: 'the token subject does not match its client' }
-      if (!mayActForItself(client)) return { ok: false, description: 'the client may no longer act for itself' }
-      principal = { ...applicationPrincipal(client, 'bearer'), scopes }
-    } else {
-      const user = authState.peekUser(claims.sub) ?? await authState.user(claims.sub)
-      if (user === undefined || user.isForbidden) return { ok: false, description: 'the user is forbidden or no longer exists' }
-      if (issuedBefore(claims, user.createdTime)) return { ok: false, description: 'the token predates its user' }
-      principal = userPrincipal(user, claims.client_id, scopes, 'bearer')
-    }
-    principal.tokenId = claims.jti
-    if (claims.sid !== undefined) principal.sessionId = claims.sid
-    if (claims.idp !== undefined && claims.idp_sub !== undefined) principal.provider = { id: claims.idp, subject: claims.idp_sub }
-    // Shared by every request that presents this token until something changes: read-only.
-    const outcome = { ok: true as const, claims, principal: Object.freeze(principal) }
-    result.checked = { generation, until, outcome }
-    return outcome
+    const entry = await check(token, issuer, audiences)
+    if (typeof entry === 'string') return { ok: false, description: entry }
+    return { ok: true, claims: entry.claims(), principal: entry.principal as Principal }
   }
 
   // The audiences a token for the MCP endpoint may name, per public base (one, unless proxied).
@@ -241,11 +229,12 @@ export default fp(async function auth (fastify) {
   async function bearer (request: FastifyRequest, token: string): Promise<AuthResult> {
     if (token === '') return invalid('the bearer token is empty')
     const base = fastify.publicBase(request)
-    const result = await checkToken(token, base, audiencesFor(base))
-    if (!result.ok) return invalid(result.description)
+    const entry = await check(token, base, audiencesFor(base))
+    if (typeof entry === 'string') return invalid(entry)
     // A bound token alone proves nothing: whoever stole it lacks the key.
-    if (result.claims.cnf !== undefined) return invalidForDpop(schemeMismatch('bearer', result.claims.cnf.jkt) ?? '')
-    return { ok: true, principal: result.principal }
+    const cnf = entry.rare?.cnf
+    if (cnf !== undefined) return invalidForDpop(schemeMismatch('bearer', cnf.jkt) ?? '')
+    return { ok: true, principal: entry.principal as Principal }
   }
 
   /**
@@ -256,13 +245,13 @@ export default fp(async function auth (fastify) {
   async function dpopBound (request: FastifyRequest, token: string): Promise<AuthResult> {
     if (token === '') return invalidForDpop('the DPoP token is empty')
     const base = fastify.publicBase(request)
-    const result = await checkToken(token, base, audiencesFor(base))
-    if (!result.ok) return invalidForDpop(result.description)
-    const jkt = result.claims.cnf?.jkt
+    const entry = await check(token, base, audiencesFor(base))
+    if (typeof entry === 'string') return invalidForDpop(entry)
+    const jkt = entry.rare?.cnf?.jkt
     if (jkt === undefined) return invalidForDpop(schemeMismatch('dpop', jkt) ?? '')
     const proof = await dpop.verify(request.headers.dpop, { method: request.method, url: base + pathOf(request.url), accessToken: token, jkt })
     if (!proof.ok) return { ok: false, failure: { reason: 'invalid_dpop_proof', description: proof.description } }
-    return { ok: true, principal: result.principal }
+    return { ok: true, principal: entry.principal as Principal }
   }
 
   async function basic (request: FastifyRequest, header: string): Promise<AuthResult> {
@@ -309,7 +298,7 @@ export default fp(async function auth (fastify) {
     if (refreshing !== undefined) await refreshing
     const live = await authState.liveSession(id)
     if (live === undefined) return { ok: false, failure: { reason: 'invalid_session', description: 'the session has ended' } }
-    return { ok: true, principal: { ...userPrincipal(live.user, null, null, 'session'), sessionId: live.session.id } }
+    return { ok: true, principal: userPrincipal(live.user, null, null, 'session', { sessionId: live.session.id }) }
   }
 
   fastify.decorate('verifyAccessToken', checkToken)

@@ -14,9 +14,9 @@ export function isActive (session: Session | undefined): boolean {
   return session !== undefined && session.endedAt === null && session.expiresAt > Date.now()
 }
 
-/** Whether the token was issued before the account was created (`iat` has one-second precision). */
-export function issuedBefore (claims: AccessTokenClaims, createdTime: string): boolean {
-  return claims.iat * 1000 + 1000 < Date.parse(createdTime)
+/** Whether a token issued at `iat` (epoch seconds: one-second precision) predates the account's creation. */
+export function issuedBefore (iat: number, createdTime: string): boolean {
+  return iat * 1000 + 1000 < Date.parse(createdTime)
 }
 
 /** Parses the claims @fastify/jwt verified into our shape; undefined when a claim has the wrong type. */
@@ -34,9 +34,33 @@ export function toClaims (payload: Record<string, unknown>): AccessTokenClaims |
   return { ...(payload as unknown as AccessTokenClaims), scope: scope ?? '' }
 }
 
+/**
+ * What a principal carries besides its subject: the token or session it came with, the identity
+ * provider that vouched for it.
+ */
+export type PrincipalExtras = Pick<Principal, 'tokenId' | 'sessionId' | 'provider'>
+
+/**
+ * `principal` with the extras that are present. Never build a principal with a spread
+ * (`{ ...principal, tokenId }`): V8 then gives almost every such object a hidden class of its
+ * own (about 350 bytes more each), more than the rest of a cached token's entry. A bearer
+ * principal, kept per cached token, is one literal with its `tokenId` in the object itself.
+ */
+export function withExtras (principal: Principal, extras: PrincipalExtras | undefined): Principal {
+  if (extras === undefined) return principal
+  let result = principal
+  if (extras.tokenId !== undefined) {
+    const { kind, id, organization, name, isAdmin, isGlobalAdmin, clientId, scopes, via } = principal
+    result = { kind, id, organization, name, isAdmin, isGlobalAdmin, clientId, scopes, via, tokenId: extras.tokenId }
+  }
+  if (extras.sessionId !== undefined) result.sessionId = extras.sessionId
+  if (extras.provider !== undefined) result.provider = extras.provider
+  return result
+}
+
 /** A user as a principal: its organization decides its reach (global admin of `built-in`). */
-export function userPrincipal (user: User, clientId: string | null, scopes: ReadonlySet<string> | null, via: Principal['via']): Principal {
-  return {
+export function userPrincipal (user: User, clientId: string | null, scopes: ReadonlySet<string> | null, via: Principal['via'], extras?: PrincipalExtras): Principal {
+  return withExtras({
     kind: 'user',
     id: user.id,
     organization: user.owner,
@@ -46,5 +70,17 @@ export function userPrincipal (user: User, clientId: string | null, scopes: Read
     clientId,
     scopes,
     via
-  }
+  }, extras)
+}
+
+/**
+ * Whether two principals say the same thing: a token whose checks are redone (every minute, or
+ * after any change) keeps the principal it had, and the new one dies young instead of leaving
+ * one old object a cached token to collect.
+ */
+export function samePrincipal (a: Principal, b: Principal): boolean {
+  return a.kind === b.kind && a.id === b.id && a.organization === b.organization && a.name === b.name &&
+    a.isAdmin === b.isAdmin && a.isGlobalAdmin === b.isGlobalAdmin && a.clientId === b.clientId &&
+    a.scopes === b.scopes && a.via === b.via && a.tokenId === b.tokenId && a.sessionId === b.sessionId &&
+    a.provider?.id === b.provider?.id && a.provider?.subject === b.provider?.subject
 }
