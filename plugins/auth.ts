@@ -200,6 +200,9 @@ export default fp(async function auth (fastify) {
       principal = userPrincipal(user, shared.client_id, shared.scopes, 'bearer', extras)
     }
     // Shared by every request that presents this token until something changes: read-only.
+    // A check that began before another one's change and ends after that one's answer must not
+    // replace it: the entry keeps the answer of the newest state, which every request reads.
+    if (generation < entry.checkedGeneration) return entry
     const held = entry.principal
     entry.principal = held !== undefined && samePrincipal(held, principal) ? held : Object.freeze(principal)
     entry.checkedGeneration = generation
