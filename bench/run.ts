@@ -408,10 +408,21 @@ async function passwordHashRate (seconds: number): Promise<{ sequentialPerSecond
 
 async function main (): Promise<void> {
   if (process.env.BENCH_SCALE !== undefined && process.env.BENCH_SCALE !== '' && process.env.BENCH_SCALE !== '0') {
-    await scaleMain(scaleSettings(process.env, here))
+    const scale = scaleSettings(process.env, here)
+    await scaleMain(scale)
+    // The many-tokens figure: scenario 8 (MANY_TOKENS distinct tokens) against scenario 1 (one
+    // token), in a load run of their own whose results go beside the scale probe's.
+    if (scale.manyTokens) {
+      log(`many tokens: scenarios 1 and 8 (${MANY_TOKENS.toLocaleString('en')} distinct tokens) …`)
+      await loadBench(benchSettings({ ...process.env, BENCH_SCENARIOS: '1,8', BENCH_OUT: join(scale.outDir, 'scale-tokens') }, here))
+    }
     return
   }
-  const settings = benchSettings(process.env, here)
+  await loadBench(benchSettings(process.env, here))
+}
+
+/** The load scenarios against the bare baseline: results.json and results.svg in `settings.outDir`. */
+async function loadBench (settings: BenchSettings): Promise<void> {
   const specs = selectScenarios(settings.only)
   const work = mkdtempSync(join(tmpdir(), 'iam-bench-'))
   const cleanups: Array<{ what: string, fn: () => Promise<void> }> = []

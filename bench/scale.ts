@@ -38,6 +38,8 @@ export interface ScaleSettings {
   outDir: string
   /** BENCH_SCALE_BULK_TOKENS: live tokens revoked at once by `delete_application` (0 skips it). */
   bulkTokens: number
+  /** BENCH_SCALE_MANY_TOKENS: whether load scenarios 1 and 8 (many distinct tokens) follow (`0` skips them). */
+  manyTokens: boolean
 }
 
 function count (env: Record<string, string | undefined>, key: string, fallback: number, min: number): number {
@@ -63,7 +65,8 @@ export function scaleSettings (env: Record<string, string | undefined>, defaultO
     engines: (engines as Engine[]).filter(e => e === 'sqlite' || postgres === 'auto'),
     postgresUrl: env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
     outDir: env.BENCH_OUT ?? defaultOutDir,
-    bulkTokens: count(env, 'BENCH_SCALE_BULK_TOKENS', 50_000, 0)
+    bulkTokens: count(env, 'BENCH_SCALE_BULK_TOKENS', 50_000, 0),
+    manyTokens: env.BENCH_SCALE_MANY_TOKENS !== '0'
   }
 }
 

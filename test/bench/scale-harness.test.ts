@@ -18,6 +18,8 @@ test('scale settings: defaults, sizes with separators, refusals', async (t) => {
   t.equal(d.bulkTokens, 50_000)
   t.equal(scaleSettings({ BENCH_SCALE_BULK_TOKENS: '0' }, '/out').bulkTokens, 0, '0 skips the bulk revocation')
   t.throws(() => scaleSettings({ BENCH_SCALE_BULK_TOKENS: '-1' }, '/out'), /BENCH_SCALE_BULK_TOKENS/)
+  t.equal(d.manyTokens, true)
+  t.equal(scaleSettings({ BENCH_SCALE_MANY_TOKENS: '0' }, '/out').manyTokens, false, '0 skips the many-tokens load run')
 })
 
 test('bulk revocation verdict: 1 s and 250 ms waits on SQLite, 2 s on PostgreSQL', async (t) => {
