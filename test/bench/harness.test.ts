@@ -1,7 +1,8 @@
 // The benchmark harness's pure pieces. Nothing here is timed: the numbers are made up.
 import { test } from 'tap'
 import { compareTwins, fmt, markdownTable, median, parseProcStat, parseProcStatus, ratio, renderSvg, summarize, TWIN_NOISE, verdict, wrap, type RunSample } from '../../bench/stats.js'
-import { benchSettings, selectScenarios, SCENARIOS } from '../../bench/config.js'
+import { readFileSync } from 'node:fs'
+import { benchSettings, selectScenarios, SCENARIOS, SERVICE_NODE_ARGS } from '../../bench/config.js'
 import { constantReply, startBaseline } from '../../bench/baseline.js'
 import { basic, jsonRpc, mcpHeaders, modernRequest, MODERN_PROTOCOL_VERSION, tokenRequestBody } from '../../bench/requests.js'
 import { resultsMarkdown } from '../../bench/report.js'
@@ -113,8 +114,10 @@ test('settings from the environment, with defaults and refusals', async (t) => {
   t.match(d, { rounds: 3, duration: 10, warmup: 3, connections: 50, only: [], postgres: 'auto', outDir: '/out', serverLog: null, cpuProfDir: null })
   const q = benchSettings({ BENCH_ROUNDS: '1', BENCH_DURATION: '2', BENCH_SCENARIOS: '1, 7', BENCH_PG: 'off', BENCH_OUT: '/tmp/x' }, '/out')
   t.match(q, { rounds: 1, duration: 2, only: ['1', '7'], postgres: 'off', outDir: '/tmp/x' })
-  t.same(d.nodeArgs, [], 'the service runs with no extra node arguments by default')
-  t.same(benchSettings({ BENCH_NODE_ARGS: ' --trace-gc  --max-semi-space-size=8 ' }, '/out').nodeArgs, ['--trace-gc', '--max-semi-space-size=8'])
+  t.same(d.nodeArgs, SERVICE_NODE_ARGS, 'the service runs with the arguments npm start gives it')
+  t.same(benchSettings({ BENCH_NODE_ARGS: ' --trace-gc  --stack-size=2000 ' }, '/out').nodeArgs, [...SERVICE_NODE_ARGS, '--trace-gc', '--stack-size=2000'])
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }
+  t.match(pkg.scripts.start, `node ${SERVICE_NODE_ARGS.join(' ')} dist/server.js`, 'npm start and the bench run the service alike')
   t.same(benchSettings({ BENCH_SERVER_ENV: 'LOG_LEVEL=warn, READ_CACHE_TTL=0' }, '/out').serverEnv, { LOG_LEVEL: 'warn', READ_CACHE_TTL: '0' })
   t.same(benchSettings({}, '/out').serverEnv, {})
   t.throws(() => benchSettings({ BENCH_SERVER_ENV: 'lower=1' }, '/out'), /not KEY=VALUE/)
