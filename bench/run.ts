@@ -245,6 +245,14 @@ function loadFor (spec: ScenarioSpec, service: Service, prepared: Prepared): Loa
     if (prepared.tokenProblem !== undefined || authorization === undefined) throw new Error(`no bearer token: ${prepared.tokenProblem ?? 'not minted'}`)
     return authorization
   }
+  /** A load whose every request is made anew by `next` (a new user, the next token, a fresh proof). */
+  const varying = (headers: Record<string, string>, next: () => { headers: Record<string, string>, body: string }, before?: Load['before']): Load => ({
+    spec,
+    child,
+    path: MCP_PATH,
+    before,
+    request: { requests: [{ method: 'POST', path: MCP_PATH, headers, setupRequest: (request: any) => ({ ...request, ...next() }) }] }
+  })
   const modern = (authorization: string, method: string, params?: Record<string, unknown>): Load => {
     const { headers, body } = modernRequest(method, params, authorization)
     return { spec, child, path: MCP_PATH, request: { method: 'POST', headers, body } }
@@ -259,23 +267,10 @@ function loadFor (spec: ScenarioSpec, service: Service, prepared: Prepared): Loa
       const htu = child.base + MCP_PATH
       const headers = mcpHeaders(`DPoP ${token}`)
       const body = jsonRpc('tools/list')
-      return {
-        spec,
-        child,
-        path: MCP_PATH,
-        // Enough proofs for the run at well above this machine's rate; a shortfall is signed on
-        // the spot and reported.
-        before: (seconds) => { signer.refill(Math.ceil(seconds * PROOFS_PER_SECOND) + 100, 'POST', htu, token) },
-        request: {
-          requests: [{
-            method: 'POST',
-            path: MCP_PATH,
-            headers,
-            body,
-            setupRequest: (request) => ({ ...request, headers: { ...headers, dpop: signer.next('POST', htu, token) } })
-          }]
-        }
-      }
+      // Enough proofs for the run at well above this machine's rate, signed before it; a
+      // shortfall is signed on the spot and reported.
+      return varying(headers, () => ({ headers: { ...headers, dpop: signer.next('POST', htu, token) }, body }),
+        (seconds) => { signer.refill(Math.ceil(seconds * PROOFS_PER_SECOND) + 100, 'POST', htu, token) })
     }
     case '2': return post(bearer(prepared.oneScope), jsonRpc('tools/list'))
     case '3': return post(prepared.allScopes, jsonRpc('tools/call', applicationsPage))
@@ -286,22 +281,10 @@ function loadFor (spec: ScenarioSpec, service: Service, prepared: Prepared): Loa
       const tag = randomBytes(3).toString('hex')
       let counter = 0
       const headers = mcpHeaders(prepared.allScopes)
-      return {
-        spec,
-        child,
-        path: MCP_PATH,
-        request: {
-          requests: [{
-            method: 'POST',
-            path: MCP_PATH,
-            headers,
-            setupRequest: (request) => {
-              const name = `u${tag}n${(counter++).toString(36)}`
-              return { ...request, body: jsonRpc('tools/call', { name: 'add_user', arguments: { owner: prepared.organization, name, displayName: `Bench user ${name}`, email: `${name}@bench.example` } }) }
-            }
-          }]
-        }
-      }
+      return varying(headers, () => {
+        const name = `u${tag}n${(counter++).toString(36)}`
+        return { headers, body: jsonRpc('tools/call', { name: 'add_user', arguments: { owner: prepared.organization, name, displayName: `Bench user ${name}`, email: `${name}@bench.example` } }) }
+      })
     }
     case '5': return post(basic(prepared.basicApp.clientId, prepared.basicApp.clientSecret), jsonRpc('tools/list'))
     case '6': return {
@@ -320,21 +303,9 @@ function loadFor (spec: ScenarioSpec, service: Service, prepared: Prepared): Loa
       if (tokens === undefined || tokens.length === 0) throw new Error(`no bearer tokens: ${prepared.tokenProblem ?? 'not minted'}`)
       const body = jsonRpc('tools/list')
       let counter = 0
-      return {
-        spec,
-        child,
-        path: MCP_PATH,
-        request: {
-          requests: [{
-            method: 'POST',
-            path: MCP_PATH,
-            headers: mcpHeaders(tokens[0]),
-            // Each request the next token, round the whole set: no token is seen twice before
-            // every other one has been.
-            setupRequest: (request) => ({ ...request, headers: mcpHeaders(tokens[counter++ % tokens.length]), body })
-          }]
-        }
-      }
+      // Each request the next token, round the whole set: no token is seen twice before every
+      // other one has been.
+      return varying(mcpHeaders(tokens[0]), () => ({ headers: mcpHeaders(tokens[counter++ % tokens.length]), body }))
     }
     default: throw new Error(`no load for scenario ${spec.id}`)
   }
