@@ -48,7 +48,7 @@ test('a cached token costs no more than its estimate', async (t) => {
     cache.set(key, entry)
     keys.push(key)
   }
-  // Hits move entries in the Map: what that churn leaves is part of the cost.
+  // Hits move entries along the recency list: whatever that leaves behind is part of the cost.
   for (let round = 0; round < 2; round++) for (const key of keys) cache.get(key)
   const keysBytes = keys.length * 8
   const perEntry = (heap() - before - keysBytes) / count
