@@ -40,9 +40,6 @@ declare module 'fastify' {
 /** A token whose subject checks passed is checked again at least this often, changes or not. */
 const RECHECK_MS = 60_000
 /** Expired one-time values (DPoP `jti`s…) are purged this often, at most this many batches of this size. */
-const USED_VALUES_PURGE_INTERVAL_MS = 60_000
-const USED_VALUES_PURGE_BATCHES = 100
-const USED_VALUES_PURGE_SIZE = 5000
 /** Verified Basic credentials kept (as salted hashes). */
 const BASIC_CACHE_MAX = 10_000
 
@@ -64,17 +61,6 @@ function pathOf (url: string): string {
 export default fp(async function auth (fastify) {
   const { authState, tools, store } = fastify
   const dpop = createDpopVerifier({ claim: (kind, value, expiresAt) => store.usedValues.claim(kind, value, expiresAt) })
-  // Every DPoP request records its proof's jti: expired ones go in bounded batches, so that a
-  // busy minute is cleared without one long statement holding the database.
-  const usedValuesPruner = setInterval(() => {
-    (async () => {
-      for (let batch = 0; batch < USED_VALUES_PURGE_BATCHES; batch++) {
-        if (await store.usedValues.purgeExpired(Date.now(), USED_VALUES_PURGE_SIZE) < USED_VALUES_PURGE_SIZE) break
-      }
-    })().catch(err => { fastify.log.warn({ err }, 'could not purge expired one-time values') })
-  }, USED_VALUES_PURGE_INTERVAL_MS)
-  usedValuesPruner.unref()
-  fastify.addHook('onClose', async () => { clearInterval(usedValuesPruner) })
   // Verified tokens, by digest, within TOKEN_CACHE_BYTES; each entry expires with its token.
   const verified = new TokenCache<VerifiedToken>(fastify.config.TOKEN_CACHE_BYTES)
   const shared = new SharedClaimsPool()

@@ -8,6 +8,8 @@ export const RETENTION_INTERVAL_MS = 10 * 60_000
 const JITTER_MS = 60_000
 /** The first run waits this (plus jitter) after start, out of the way of the start itself. */
 const FIRST_RUN_MS = 30_000
+/** One-time values (a row per DPoP proof) are purged this often, between the full runs. */
+export const USED_VALUES_INTERVAL_MS = 60_000
 
 /**
  * Runs the retention purger periodically. A failed run is logged and counted
@@ -26,32 +28,46 @@ export default fp(async function retention (fastify) {
   let running: Promise<void> | undefined
   let timer: NodeJS.Timeout | undefined
 
-  async function runOnce (): Promise<void> {
+  let usedValuesTimer: NodeJS.Timeout | undefined
+
+  /** A full run, or (`usedValuesOnly`) the minute's purge of one-time values. */
+  async function runOnce (usedValuesOnly: boolean): Promise<void> {
     try {
-      const counts = await purger.run(() => closing)
+      const counts = usedValuesOnly
+        ? await purger.runUsedValues(() => closing).then(n => n === undefined ? undefined : { usedValues: n })
+        : await purger.run(() => closing)
       if (counts === undefined) return
       for (const [table, n] of Object.entries(counts)) if (n > 0) purged.inc(table, () => ({ table }), n)
-      if (Object.values(counts).some(n => n > 0)) fastify.log.info({ purged: counts }, 'retention purge')
+      if (!usedValuesOnly && Object.values(counts).some(n => n > 0)) fastify.log.info({ purged: counts }, 'retention purge')
     } catch (err) {
       errors.inc('', () => ({}))
       fastify.log.warn({ err }, 'retention purge failed')
     }
   }
 
+  /** One run at a time in this instance (they share its lease): a run due while another is under way waits for the next turn. */
+  function start (usedValuesOnly: boolean): Promise<void> {
+    if (running === undefined) running = runOnce(usedValuesOnly).finally(() => { running = undefined })
+    return running
+  }
+
   function schedule (delay: number): void {
     if (closing) return
     timer = setTimeout(() => {
-      running = runOnce().finally(() => {
-        running = undefined
-        schedule(RETENTION_INTERVAL_MS)
-      })
+      start(false).finally(() => schedule(RETENTION_INTERVAL_MS)).catch(() => {})
     }, delay + Math.floor(Math.random() * JITTER_MS))
     timer.unref()
   }
-  fastify.addHook('onReady', async () => { schedule(FIRST_RUN_MS) })
+  fastify.addHook('onReady', async () => {
+    schedule(FIRST_RUN_MS)
+    // runOnce never rejects: its failures are logged and counted.
+    usedValuesTimer = setInterval(() => { if (running === undefined) start(true).catch(() => {}) }, USED_VALUES_INTERVAL_MS)
+    usedValuesTimer.unref()
+  })
   fastify.addHook('onClose', async () => {
     closing = true
     clearTimeout(timer)
+    clearInterval(usedValuesTimer)
     await running
   })
 }, { name: 'retention', dependencies: ['config', 'storage', 'metrics'], fastify: '5.x' })

@@ -39,7 +39,7 @@ export interface RetentionOptions {
 }
 
 /** Rows deleted per table by one run. */
-export type PurgeCounts = Record<'tokens' | 'authorizationCodes' | 'sessions' | 'loginFailures' | 'changes' | 'auditEvents', number>
+export type PurgeCounts = Record<'tokens' | 'authorizationCodes' | 'sessions' | 'loginFailures' | 'changes' | 'auditEvents' | 'usedValues', number>
 
 type Purge = { table: keyof Database, key: string, column: string, before: number, extra?: 'unlocked' | 'locked' }
 
@@ -93,7 +93,8 @@ export class RetentionPurger {
   async run (stopped: () => boolean = () => false, now = Date.now()): Promise<PurgeCounts | undefined> {
     if (!await this.acquire(now)) return undefined
     try {
-      const counts: PurgeCounts = { tokens: 0, authorizationCodes: 0, sessions: 0, loginFailures: 0, changes: 0, auditEvents: 0 }
+      const counts: PurgeCounts = { tokens: 0, authorizationCodes: 0, sessions: 0, loginFailures: 0, changes: 0, auditEvents: 0, usedValues: 0 }
+      if (!await this.purgeUsedValues(counts, stopped, now)) return counts
       const grace = now - RETENTION_GRACE_MS
       const plan: Purge[] = [
         { table: 'tokens', key: 'tokens', column: 'expires_at', before: grace },
@@ -124,6 +125,37 @@ export class RetentionPurger {
       return counts
     } finally {
       await this.release()
+    }
+  }
+
+  /**
+   * One-time values only (client assertion and DPoP proof `jti`s, ID-JAG ids), when the lease can
+   * be had: they pile up with every DPoP request, so they are purged every minute, not with the
+   * rest. Undefined when another purger holds the lease.
+   */
+  async runUsedValues (stopped: () => boolean = () => false, now = Date.now()): Promise<number | undefined> {
+    if (!await this.acquire(now)) return undefined
+    try {
+      const counts = { usedValues: 0 }
+      await this.purgeUsedValues(counts, stopped, now)
+      return counts.usedValues
+    } finally {
+      await this.release()
+    }
+  }
+
+  /**
+   * Deletes the one-time values past their time: a value is refused by its own expiry from then
+   * on, so none needs its row. False when the run was stopped or lost its lease.
+   */
+  private async purgeUsedValues (counts: { usedValues: number }, stopped: () => boolean, now: number): Promise<boolean> {
+    for (;;) {
+      if (stopped()) return false
+      const deleted = await this.store.usedValues.purgeExpired(now, PURGE_BATCH)
+      counts.usedValues += deleted
+      if (deleted < PURGE_BATCH) return true
+      await new Promise(resolve => setTimeout(resolve, 0))
+      if (!await this.acquire()) return false
     }
   }
 

@@ -86,6 +86,24 @@ async function suite (t: Test, url: () => Promise<string>): Promise<void> {
     t.match(await purger.run(), { tokens: 0, sessions: 0, auditEvents: 0 }, 'a second run finds nothing')
   })
 
+  await t.test('one-time values go once past their expiry, in the full run and on their own', async (t) => {
+    const values = async (): Promise<string[]> => (await store.db.selectFrom('used_values').select('value').where('value', 'like', 'uv-%').orderBy('value').execute()).map(r => r.value)
+    // More than a batch of expired values: the purge goes on until none is left.
+    const expired = Array.from({ length: PURGE_BATCH + 5 }, (_, i) => ({ kind: 'dpop', value: `uv-expired-${String(i).padStart(5, '0')}`, expires_at: now - 1000 }))
+    for (let i = 0; i < expired.length; i += 500) await store.db.insertInto('used_values').values(expired.slice(i, i + 500)).execute()
+    await store.db.insertInto('used_values').values([{ kind: 'dpop', value: 'uv-live', expires_at: now + 60_000 }, { kind: 'client_assertion', value: 'uv-live-assertion', expires_at: now + 300_000 }]).execute()
+    const purger = new RetentionPurger(store, OPTIONS)
+    t.equal(await purger.runUsedValues(), PURGE_BATCH + 5, 'every expired value went')
+    t.same(await values(), ['uv-live', 'uv-live-assertion'], 'values still able to be replayed stay')
+    t.equal(await store.settings.get(LEASE_KEY), `${purger.holder}:0`, 'the lease is given back')
+    await store.db.insertInto('used_values').values([{ kind: 'id_jag', value: 'uv-expired-again', expires_at: now - 1 }]).execute()
+    t.match(await purger.run(), { usedValues: 1 }, 'the full run purges them too')
+    t.same(await values(), ['uv-live', 'uv-live-assertion'])
+    await store.settings.set(LEASE_KEY, `someone-else:${Date.now() + 60_000}`)
+    t.equal(await purger.runUsedValues(), undefined, 'not while another purger holds the lease')
+    await store.settings.set(LEASE_KEY, 'someone-else:0')
+  })
+
   await t.test('AUDIT_RETENTION_DAYS=0 keeps audit events forever', async (t) => {
     await store.db.insertInto('audit_events').values([audit('k-ancient', now - 3650 * DAY)]).execute()
     const counts = await new RetentionPurger(store, { ...OPTIONS, auditRetentionDays: 0 }).run()
