@@ -45,9 +45,13 @@ export default fp(async function retention (fastify) {
     }
   }
 
-  /** One run at a time in this instance (they share its lease): a run due while another is under way waits for the next turn. */
+  /**
+   * One run at a time in this instance (they share its lease). The minute's purge of one-time
+   * values due during another run is left out; a full run due during the minute's waits for it.
+   */
   function start (usedValuesOnly: boolean): Promise<void> {
-    if (running === undefined) running = runOnce(usedValuesOnly).finally(() => { running = undefined })
+    if (running !== undefined) return usedValuesOnly ? running : running.then(() => start(false))
+    running = runOnce(usedValuesOnly).finally(() => { running = undefined })
     return running
   }
 
@@ -61,7 +65,7 @@ export default fp(async function retention (fastify) {
   fastify.addHook('onReady', async () => {
     schedule(FIRST_RUN_MS)
     // runOnce never rejects: its failures are logged and counted.
-    usedValuesTimer = setInterval(() => { if (running === undefined) start(true).catch(() => {}) }, USED_VALUES_INTERVAL_MS)
+    usedValuesTimer = setInterval(() => { start(true).catch(() => {}) }, USED_VALUES_INTERVAL_MS)
     usedValuesTimer.unref()
   })
   fastify.addHook('onClose', async () => {
